@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * private/compiler.h - compiler helpers, assertion levels and the report
+ * path shared by every room. Never installed.
+ */
+#ifndef USLAB_PRIVATE_COMPILER_H
+#define USLAB_PRIVATE_COMPILER_H
+
+#ifndef USLAB_BUILDING
+#error "private/compiler.h is internal to uslab; include <uslab.h> instead"
+#endif
+
+#include "config.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define noinline    __attribute__((noinline))
+#define cold        __attribute__((cold))
+#define printf_like(f, a) __attribute__((format(printf, f, a)))
+
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)   (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define IS_POWER_OF_2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE  (1ul << PAGE_SHIFT)
+#define CACHE_LINE 64
+
+#define READ_ONCE(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* Build switches that always compile (jemalloc's config_* style). */
+static const int config_debug = USLAB_DEBUG_LEVEL;
+
+void uslab_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn, cold));
+
+/* Cheap: always on. */
+#define USLAB_ASSERT(e) \
+	do { if (unlikely(!(e))) uslab_assert_fail(#e, __FILE__, __LINE__); } while (0)
+/* --enable-debug */
+#define USLAB_ASSERT_INTERNAL(e) \
+	do { if (config_debug >= 1 && unlikely(!(e))) uslab_assert_fail(#e, __FILE__, __LINE__); } while (0)
+/* --enable-debug=full */
+#define USLAB_ASSERT_EXPENSIVE(e) \
+	do { if (config_debug >= 2 && unlikely(!(e))) uslab_assert_fail(#e, __FILE__, __LINE__); } while (0)
+
+#endif /* USLAB_PRIVATE_COMPILER_H */

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lib/slab.h - the allocator's private structures and what lib/ files offer
+ * each other. The design is mm/slab.c's SLAB: a cache has one array_cache per
+ * CPU (LIFO stack of free objects), and per node a kmem_cache_node with a
+ * shared array and slabs_full/partial/free lists. Slabs keep their freelist
+ * out of band (an index array in the slab's management area), so a free
+ * object's bytes are never written by the allocator.
+ *
+ * Locks (private/lock.h has the global order):
+ *   slab_mutex (level 2)            the cache list; create, destroy, tune
+ *   kmem_cache_node.list_lock (4)   the node's lists, counters and shared array
+ *   cpu_cache_slot.lock (5)         one CPU's array_cache on the locked path
+ * A path that needs both a CPU array and a node list never nests them: it
+ * moves objects through a small on-stack batch between the two sections.
+ */
+#ifndef USLAB_LIB_SLAB_H
+#define USLAB_LIB_SLAB_H
+
+#ifndef USLAB_BUILDING
+#error "lib/slab.h is internal to uslab"
+#endif
+
+#include <uslab/slab.h>
+#include "hotplug/internal.h"
+#include "memcg/internal.h"
+#include "private/list.h"
+#include "private/lock.h"
+#include "topology/internal.h"
+
+/* ---- constants ------------------------------------------------------------ */
+
+#define SLAB_MAX_ORDER      10     /* 4 MiB slabs at most */
+#define SLAB_MAX_ORDER_PREF 1      /* kernel slab_max_order on machines > 32 MiB */
+#define SLAB_OFF_SLAB_MIN   512    /* objects this large keep management off-slab */
+#define SLAB_MAX_LIMIT      1024   /* largest per-CPU array (uslab_cache_tune) */
+#define SLAB_MAX_SHARED     64
+#define BATCHREFILL_LIMIT   16     /* refill of an untouched array is capped here */
+#define ALIEN_LIMIT         12
+#define MOVE_CHUNK          64     /* objects moved per on-stack batch */
+
+/* All flags a caller may pass; anything else is EINVAL. */
+#define SLAB_FLAGS_ALLOWED                                                         \
+	(SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON | SLAB_HWCACHE_ALIGN |  \
+	 SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_STORE_USER | SLAB_RECLAIM_ACCOUNT |  \
+	 SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_MEM_SPREAD | SLAB_TRACE |            \
+	 SLAB_DEBUG_OBJECTS | SLAB_NOLEAKTRACE | SLAB_NO_MERGE | SLAB_FAILSLAB |       \
+	 SLAB_ACCOUNT | SLAB_KASAN | SLAB_NO_USER_FLAGS)
+#define SLAB_DEBUG_FLAGS (SLAB_RED_ZONE | SLAB_POISON | SLAB_STORE_USER | SLAB_CONSISTENCY_CHECKS)
+#define SLAB_NEVER_MERGE                                                           \
+	(SLAB_DEBUG_FLAGS | SLAB_TRACE | SLAB_TYPESAFE_BY_RCU | SLAB_NOLEAKTRACE |     \
+	 SLAB_FAILSLAB | SLAB_KASAN | SLAB_NO_MERGE)
+#define SLAB_MERGE_SAME (SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | SLAB_CACHE_DMA32 | SLAB_ACCOUNT)
+
+/* Internal cache flags, above the public ones. */
+#define CFLGS_OFF_SLAB 0x80000000u /* management area allocated with kmalloc */
+#define CFLGS_KMALLOC  0x40000000u /* one of the kmalloc caches */
+
+/* ---- statistics ------------------------------------------------------------ */
+
+/* Counted per CPU under the CPU's lock, or per cache with relaxed atomics. */
+enum slab_stat_item {
+	STAT_ALLOC_HIT,   /* alloc served by the CPU array */
+	STAT_ALLOC_MISS,  /* alloc that refilled */
+	STAT_FREE_HIT,    /* free into the CPU array */
+	STAT_FREE_MISS,   /* free that flushed the CPU array */
+	STAT_GROWN,       /* slabs created */
+	STAT_REAPED,      /* slabs freed */
+	STAT_NODE_ALLOC,  /* allocs served straight from a node's lists */
+	STAT_NODE_FREE,   /* frees that went straight to a node's lists */
+	STAT_ALIEN_FREE,  /* frees of another node's object */
+	NR_SLAB_STATS
+};
+
+/* ---- structures ------------------------------------------------------------ */
+
+/*
+ * struct array_cache - a LIFO stack of free objects. Per CPU it is protected
+ * by its cpu_cache_slot's lock; as a node's shared array by the node's
+ * list_lock. Invariant: avail <= limit; every entry is a free object of the
+ * cache on the array's node, counted as in use by its slab.
+ */
+struct array_cache {
+	unsigned int avail;
+	unsigned int limit;
+	unsigned int batchcount;
+	unsigned int touched;   /* used since the reaper last looked */
+	int nid;                /* node of every object here */
+	unsigned long stats[NR_SLAB_STATS]; /* per-CPU counters (CPU arrays only) */
+	void *entry[];
+};
+
+/*
+ * struct cpu_cache_slot - how a CPU reaches its array_cache. The accessor
+ * pair cpu_cache_begin()/cpu_cache_end() is the only way in, so that the
+ * protection (a mutex today) can be swapped for restartable sequences.
+ */
+struct cpu_cache_slot {
+	struct umutex lock;        /* level LOCK_CPU_ARRAY */
+	struct array_cache *ac;    /* lock; replaced by tune */
+} __attribute__((aligned(CACHE_LINE)));
+
+typedef uint16_t freelist_idx_t;
+
+/*
+ * struct slab - one slab: 2^order pages of objects plus its management area
+ * (this struct and the freelist), at the start of the pages (on-slab) or
+ * kmalloc'd (off-slab). freelist[active .. num-1] are the indices of the free
+ * objects; freelist[0 .. active-1] are stale.
+ */
+struct slab {
+	struct list_head list;     /* node list_lock: slabs_full/partial/free */
+	struct kmem_cache *cache;  /* constant */
+	void *s_mem;               /* first object; constant */
+	void *pages;               /* first page; constant */
+	unsigned int active;       /* node list_lock: objects out of the freelist */
+	int nid;                   /* constant */
+	freelist_idx_t freelist[];
+};
+
+/*
+ * struct kmem_cache_node - a cache's state on one node. Invariants (under
+ * list_lock): total_slabs == |full| + |partial| + |free|; free_slabs == |free|;
+ * free_objects == sum over partial (num - active) + free_slabs * num;
+ * full slabs have active == num, partial 0 < active < num, free active == 0.
+ */
+struct kmem_cache_node {
+	struct umutex list_lock;           /* level LOCK_NODE_LIST */
+	struct list_head slabs_full;
+	struct list_head slabs_partial;
+	struct list_head slabs_free;
+	unsigned long total_slabs;
+	unsigned long free_slabs;
+	unsigned long free_objects;
+	unsigned int free_limit;
+	unsigned int colour_next;
+	bool free_touched;                  /* a free slab was used since the last reap */
+	struct array_cache *shared;         /* list_lock; NULL when shared == 0 */
+};
+
+struct kmem_cache {
+	/* hot: read by every alloc/free */
+	struct cpu_cache_slot *cpu_slot;    /* [nr_cpu_ids], constant pointer */
+	unsigned int size;                  /* object stride (aligned object_size) */
+	unsigned int object_size;           /* size asked for */
+	slab_flags_t flags;                 /* public flags plus CFLGS_* */
+	unsigned int num;                   /* objects per slab */
+	struct kmem_cache_node *node[USLAB_MAX_NUMNODES]; /* NULL for absent nodes */
+
+	/* tunables: slab_mutex; read without it on the paths (READ_ONCE) */
+	unsigned int limit;
+	unsigned int batchcount;
+	unsigned int shared;
+
+	/* layout, constant after creation */
+	unsigned int align;
+	unsigned int gfporder;
+	unsigned int colour;                /* colours available */
+	unsigned int colour_off;            /* bytes per colour */
+	unsigned int mgmt_size;             /* struct slab + freelist */
+	void (*ctor)(void *);
+
+	/* management: slab_mutex */
+	char *name;
+	int refcount;
+	struct list_head list;              /* in slab_caches */
+
+	unsigned long stats[NR_SLAB_STATS]; /* relaxed atomics */
+};
+
+/* ---- lib/cache.c ----------------------------------------------------------- */
+
+extern struct umutex slab_mutex;
+extern struct list_head slab_caches;      /* slab_mutex; newest first */
+extern bool slab_nomerge;
+
+/* Lock the cache list the way DESIGN.md orders it: cpus, mems, slab_mutex. */
+void slab_lock_all(void);
+void slab_unlock_all(void);
+/* Create a cache (kmalloc caches use this at init); slab_mutex held. */
+struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsigned int align,
+				       slab_flags_t flags, void (*ctor)(void *));
+/* Drain every CPU, shared and alien array of @s into its node lists. */
+void cache_drain_arrays(struct kmem_cache *s);
+/* Free all free slabs of @s; return the number freed. */
+unsigned long cache_drain_freelists(struct kmem_cache *s);
+
+static inline void cache_stat_add(struct kmem_cache *s, enum slab_stat_item item, unsigned long n)
+{
+	__atomic_add_fetch(&s->stats[item], n, __ATOMIC_RELAXED);
+}
+
+/* ---- lib/slab_page.c ------------------------------------------------------- */
+
+/* Choose order, num, management placement and colouring for @s. 0 or -EINVAL. */
+int slab_calculate_layout(struct kmem_cache *s);
+/* A new slab of @s on node @nid with every object constructed, or NULL. */
+struct slab *slab_create(struct kmem_cache *s, gfp_t flags, int nid);
+/* Release a slab that is on no list. */
+void slab_destroy(struct kmem_cache *s, struct slab *slab);
+/* Release every slab on @list (they are off the node lists already). */
+void slabs_destroy(struct kmem_cache *s, struct list_head *list);
+
+static inline void *slab_index_to_obj(const struct kmem_cache *s, const struct slab *slab,
+				      unsigned int idx)
+{
+	return (char *)slab->s_mem + (size_t)s->size * idx;
+}
+
+/* Index of @obj in its slab, or -1 when @obj is not the start of an object. */
+static inline long slab_obj_to_index(const struct kmem_cache *s, const struct slab *slab,
+				     const void *obj)
+{
+	uintptr_t off = (uintptr_t)obj - (uintptr_t)slab->s_mem;
+
+	if ((uintptr_t)obj < (uintptr_t)slab->s_mem || off % s->size != 0 ||
+	    off / s->size >= s->num)
+		return -1;
+	return (long)(off / s->size);
+}
+
+/* ---- lib/pagemap.c --------------------------------------------------------- */
+
+/*
+ * The page map answers "whose page is this?" for any address: a slab, a
+ * kmalloc_large block (tagged with PAGEMAP_LARGE), or nothing.
+ */
+#define PAGEMAP_LARGE 1ul
+int pagemap_set(const void *addr, size_t size, uintptr_t value);
+void pagemap_clear(const void *addr, size_t size);
+uintptr_t pagemap_lookup(const void *addr);
+
+/* ---- lib/alloc.c, lib/free.c ----------------------------------------------- */
+
+/* The node a CPU array may hold objects of. */
+static inline struct kmem_cache_node *cache_node(const struct kmem_cache *s, int nid)
+{
+	return s->node[nid];
+}
+
+/*
+ * node_take_objects - move up to @want free objects of node @nid to @objs:
+ * from the shared array first, then partial and free slabs, growing a slab
+ * when none has a free object. Return: number taken (0 means no memory).
+ */
+unsigned int node_take_objects(struct kmem_cache *s, int nid, gfp_t flags, void **objs,
+			       unsigned int want, bool use_shared);
+/*
+ * node_free_block_locked - put objects back on their slabs of node @n,
+ * moving slabs between lists and queueing free slabs above free_limit on
+ * @to_destroy. Caller holds n->list_lock.
+ */
+void node_free_block_locked(struct kmem_cache *s, struct kmem_cache_node *n, void **objs,
+			    unsigned int nr, struct list_head *to_destroy);
+/* Give @nr objects of node @nid back: to the shared array if @to_shared has room, else slabs. */
+void node_put_objects(struct kmem_cache *s, int nid, void **objs, unsigned int nr, bool to_shared);
+
+/* Find the slab of @objp, checking it is an object of @s; reports and returns NULL if not. */
+struct slab *free_check_object(struct kmem_cache *s, const void *objp, const char *caller);
+/* Free @objp (already checked) to @s. */
+void cache_free(struct kmem_cache *s, void *objp, struct slab *slab);
+void *cache_alloc(struct kmem_cache *s, gfp_t flags);
+void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid);
+
+/* ---- lib/reap.c ------------------------------------------------------------ */
+
+/* Move the oldest objects of one CPU's array to its node: all with @force, else a fifth of limit if untouched. */
+void drain_cpu_array(struct kmem_cache *s, int cpu, bool force);
+/* Same for node @nid's shared array (list_lock taken inside). */
+void drain_shared_array(struct kmem_cache *s, int nid, bool force);
+/* Free up to @tofree free slabs of node @nid; returns how many were freed. */
+unsigned long drain_freelist(struct kmem_cache *s, int nid, unsigned long tofree);
+
+/* ---- lib/report.c ---------------------------------------------------------- */
+
+/* Report misuse or corruption of @object in @s (NULL: no cache) and run the handler. */
+void slab_report(const struct kmem_cache *s, const void *object, const char *fmt, ...)
+	printf_like(3, 4) cold;
+/* Print a non-fatal message naming the cache on stderr. */
+void slab_warn(const struct kmem_cache *s, const char *fmt, ...) printf_like(2, 3) cold;
+
+/* ---- lib/kmalloc.c --------------------------------------------------------- */
+
+enum kmalloc_cache_type { KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_CGROUP, NR_KMALLOC_TYPES };
+extern struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
+/* Create the kmalloc caches; slab_mutex held. */
+int kmalloc_init_locked(void);
+/* Free a kmalloc_large block whose page-map value is @value. */
+void kmalloc_large_free(const void *p, uintptr_t value);
+size_t kmalloc_large_size(uintptr_t value);
+int kmalloc_large_node(uintptr_t value);
+
+/* ---- lib/init.c ------------------------------------------------------------ */
+
+/* Initialise the library with defaults if nobody did; 0 or -errno. */
+int uslab_ensure_init(void);
+extern bool uslab_initialized;
+
+#endif /* USLAB_LIB_SLAB_H */
