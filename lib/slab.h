@@ -37,7 +37,7 @@
 #define SLAB_MAX_SHARED     64
 #define BATCHREFILL_LIMIT   16     /* refill of an untouched array is capped here */
 #define ALIEN_LIMIT         12
-#define MOVE_CHUNK          64     /* objects moved per on-stack batch */
+#define SLAB_MAX_BATCH      256    /* largest batchcount: on-stack batches hold this many */
 
 /* All flags a caller may pass; anything else is EINVAL. */
 #define SLAB_FLAGS_ALLOWED                                                         \
@@ -230,6 +230,31 @@ int pagemap_set(const void *addr, size_t size, uintptr_t value);
 void pagemap_clear(const void *addr, size_t size);
 uintptr_t pagemap_lookup(const void *addr);
 
+/* ---- per-CPU access ------------------------------------------------------- */
+
+/*
+ * cpu_cache_begin - enter the calling CPU's array of @s
+ * @slotp: receives the slot to pass to cpu_cache_end()
+ *
+ * Return: the array, or NULL when the CPU has none (it is offline). Between
+ * begin and end the array is the caller's alone, even if the thread migrates
+ * or shares its CPU with other threads: today a per-CPU mutex guarantees it.
+ */
+static inline struct array_cache *cpu_cache_begin(struct kmem_cache *s,
+						  struct cpu_cache_slot **slotp)
+{
+	struct cpu_cache_slot *slot = &s->cpu_slot[topology_current_cpu()];
+
+	umutex_lock(&slot->lock);
+	*slotp = slot;
+	return slot->ac;
+}
+
+static inline void cpu_cache_end(struct cpu_cache_slot *slot)
+{
+	umutex_unlock(&slot->lock);
+}
+
 /* ---- lib/alloc.c, lib/free.c ----------------------------------------------- */
 
 /* The node a CPU array may hold objects of. */
@@ -275,9 +300,9 @@ unsigned long drain_freelist(struct kmem_cache *s, int nid, unsigned long tofree
 
 /* Report misuse or corruption of @object in @s (NULL: no cache) and run the handler. */
 void slab_report(const struct kmem_cache *s, const void *object, const char *fmt, ...)
-	printf_like(3, 4) cold;
+	printf_like(3, 4) USLAB_COLD;
 /* Print a non-fatal message naming the cache on stderr. */
-void slab_warn(const struct kmem_cache *s, const char *fmt, ...) printf_like(2, 3) cold;
+void slab_warn(const struct kmem_cache *s, const char *fmt, ...) printf_like(2, 3) USLAB_COLD;
 
 /* ---- lib/kmalloc.c --------------------------------------------------------- */
 
@@ -288,7 +313,7 @@ int kmalloc_init_locked(void);
 /* Free a kmalloc_large block whose page-map value is @value. */
 void kmalloc_large_free(const void *p, uintptr_t value);
 size_t kmalloc_large_size(uintptr_t value);
-int kmalloc_large_node(uintptr_t value);
+int kmalloc_large_nid(uintptr_t value);
 
 /* ---- lib/init.c ------------------------------------------------------------ */
 

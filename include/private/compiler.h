@@ -17,8 +17,8 @@
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-#define noinline    __attribute__((noinline))
-#define cold        __attribute__((cold))
+#define USLAB_NOINLINE __attribute__((noinline))
+#define USLAB_COLD __attribute__((cold))
 #define printf_like(f, a) __attribute__((format(printf, f, a)))
 
 #define container_of(ptr, type, member) \

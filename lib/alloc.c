@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lib/alloc.c - allocation: the per-CPU fast path (pop the newest object of
+ * the CPU's array), the refill that moves up to batchcount objects from the
+ * node's shared array, then partial and free slabs, growing a slab when the
+ * node has none (mm/slab.c cache_alloc_refill), allocation from a given
+ * node with fallback by distance, and the bulk call.
+ *
+ * The CPU array and the node lists are never locked together: refill takes
+ * a batch out of the node under list_lock into an on-stack array, then puts
+ * it in the CPU array under the CPU's lock, returning what does not fit.
+ */
+#include "lib/slab.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* First slab with a free object: partial ones first (kernel get_first_slab). */
+static struct slab *node_first_slab_locked(struct kmem_cache_node *n)
+{
+	struct slab *slab;
+
+	if (!list_empty(&n->slabs_partial))
+		return list_first_entry(&n->slabs_partial, struct slab, list);
+	if (list_empty(&n->slabs_free))
+		return NULL;
+	slab = list_first_entry(&n->slabs_free, struct slab, list);
+	n->free_touched = true;
+	n->free_slabs--;
+	return slab;
+}
+
+static inline void *slab_get_obj(struct kmem_cache *s, struct slab *slab)
+{
+	return slab_index_to_obj(s, slab, slab->freelist[slab->active++]);
+}
+
+unsigned int node_take_objects(struct kmem_cache *s, int nid, gfp_t flags, void **objs,
+			       unsigned int want, bool use_shared)
+{
+	struct kmem_cache_node *n = s->node[nid];
+	unsigned int got = 0;
+	struct slab *slab;
+
+	USLAB_ASSERT_INTERNAL(want > 0 && want <= SLAB_MAX_BATCH);
+	for (;;) {
+		umutex_lock(&n->list_lock);
+		struct array_cache *shared = n->shared;
+		if (use_shared && shared && shared->avail) {
+			got = MIN(want, shared->avail);
+			shared->avail -= got;
+			memcpy(objs, &shared->entry[shared->avail], got * sizeof(void *));
+			shared->touched = 1;
+		}
+		while (got < want && (slab = node_first_slab_locked(n)) != NULL) {
+			unsigned int before = got;
+
+			while (slab->active < s->num && got < want)
+				objs[got++] = slab_get_obj(s, slab);
+			n->free_objects -= got - before;
+			list_move(&slab->list, slab->active == s->num ? &n->slabs_full
+								   : &n->slabs_partial);
+		}
+		umutex_unlock(&n->list_lock);
+		if (got)
+			return got;
+
+		/* cache_grow_begin/end: build the slab unlocked, then publish it. */
+		slab = slab_create(s, flags, nid);
+		if (!slab)
+			return 0;
+		umutex_lock(&n->list_lock);
+		list_add_tail(&slab->list, &n->slabs_free);
+		n->total_slabs++;
+		n->free_slabs++;
+		n->free_objects += s->num;
+		umutex_unlock(&n->list_lock);
+	}
+}
+
+/* One object from another node, nearest first, when @nid cannot give one. */
+static void *alloc_fallback(struct kmem_cache *s, gfp_t flags, int nid)
+{
+	int order[USLAB_MAX_NUMNODES];
+	unsigned int nr = topology_nodes_by_distance(nid, order, ARRAY_SIZE(order));
+	void *obj;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		if (order[i] == nid || !s->node[order[i]] || !node_online(order[i]))
+			continue;
+		if (node_take_objects(s, order[i], flags, &obj, 1, true)) {
+			cache_stat_add(s, STAT_NODE_ALLOC, 1);
+			return obj;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Refill the calling CPU's array from node @nid with up to @want objects and
+ * return one of them.
+ */
+static USLAB_NOINLINE void *cache_alloc_refill(struct kmem_cache *s, gfp_t flags, int nid,
+					 unsigned int want)
+{
+	void *batch[SLAB_MAX_BATCH];
+	struct cpu_cache_slot *slot;
+	struct array_cache *ac;
+	unsigned int nr;
+	void *obj;
+
+	nr = node_take_objects(s, nid, flags, batch, want, true);
+	if (unlikely(nr == 0)) {
+		obj = (flags & __GFP_THISNODE) ? NULL : alloc_fallback(s, flags, nid);
+		if (!obj)
+			errno = ENOMEM;
+		return obj;
+	}
+	obj = batch[--nr];
+	if (nr == 0)
+		return obj;
+
+	/* The thread may have moved: fill whichever array it is on now, if same node. */
+	ac = cpu_cache_begin(s, &slot);
+	if (likely(ac && ac->nid == nid)) {
+		unsigned int k = MIN(nr, ac->limit - ac->avail);
+
+		nr -= k;
+		memcpy(&ac->entry[ac->avail], &batch[nr], k * sizeof(void *));
+		ac->avail += k;
+	}
+	cpu_cache_end(slot);
+	if (unlikely(nr))
+		node_put_objects(s, nid, batch, nr, true);
+	return obj;
+}
+
+void *cache_alloc(struct kmem_cache *s, gfp_t flags)
+{
+	struct cpu_cache_slot *slot;
+	struct array_cache *ac = cpu_cache_begin(s, &slot);
+	unsigned int want = 1;
+	void *obj = NULL;
+	int nid;
+
+	if (likely(ac && ac->avail)) {
+		ac->touched = 1;
+		ac->stats[STAT_ALLOC_HIT]++;
+		obj = ac->entry[--ac->avail];
+		cpu_cache_end(slot);
+		return obj;
+	}
+	if (likely(ac)) {
+		ac->stats[STAT_ALLOC_MISS]++;
+		want = ac->batchcount;
+		/* An array nobody used lately gets a small refill (kernel BATCHREFILL_LIMIT). */
+		if (!ac->touched && want > BATCHREFILL_LIMIT)
+			want = BATCHREFILL_LIMIT;
+		nid = ac->nid;
+	} else {
+		nid = cpu_to_node(topology_current_cpu());
+	}
+	cpu_cache_end(slot);
+	if (unlikely(!ac)) {
+		/* A CPU without array (offline): take straight from the node. */
+		if (node_take_objects(s, nid, flags, &obj, 1, true) == 0) {
+			obj = (flags & __GFP_THISNODE) ? NULL : alloc_fallback(s, flags, nid);
+			if (!obj)
+				errno = ENOMEM;
+		}
+		return obj;
+	}
+	return cache_alloc_refill(s, flags, nid, want);
+}
+
+void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid)
+{
+	void *obj;
+
+	if (nid == NUMA_NO_NODE || nid == numa_node_id())
+		return cache_alloc(s, flags);
+	if (nid < 0 || nid >= (int)nr_node_ids) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (s->node[nid] && node_online(nid) &&
+	    node_take_objects(s, nid, flags, &obj, 1, true)) {
+		cache_stat_add(s, STAT_NODE_ALLOC, 1);
+		return obj;
+	}
+	if (flags & __GFP_THISNODE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	obj = alloc_fallback(s, flags, nid);
+	if (!obj)
+		errno = ENOMEM;
+	return obj;
+}
+
+static inline bool gfp_valid(struct kmem_cache *s, gfp_t flags)
+{
+	if (unlikely(!s || (flags & ~__GFP_BITS_MASK))) {
+		errno = EINVAL;
+		return false;
+	}
+	return true;
+}
+
+void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
+{
+	void *obj;
+
+	if (!gfp_valid(s, flags))
+		return NULL;
+	obj = cache_alloc(s, flags);
+	if (unlikely(flags & __GFP_ZERO) && obj)
+		memset(obj, 0, s->object_size);
+	return obj;
+}
+
+void *kmem_cache_alloc_lru(struct kmem_cache *s, struct list_lru *lru, gfp_t flags)
+{
+	(void)lru;
+	return kmem_cache_alloc(s, flags);
+}
+
+void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
+{
+	return kmem_cache_alloc(s, flags | __GFP_ZERO);
+}
+
+void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
+{
+	void *obj;
+
+	if (!gfp_valid(s, flags))
+		return NULL;
+	obj = cache_alloc_node(s, flags, node);
+	if (unlikely(flags & __GFP_ZERO) && obj)
+		memset(obj, 0, s->object_size);
+	return obj;
+}
+
+int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size, void **p)
+{
+	struct cpu_cache_slot *slot;
+	struct array_cache *ac;
+	size_t i = 0;
+
+	if (!gfp_valid(s, flags) || (size && !p)) {
+		errno = EINVAL;
+		return 0;
+	}
+	/* Take what the CPU array has in one section, then the normal path. */
+	ac = cpu_cache_begin(s, &slot);
+	if (ac && ac->avail) {
+		ac->touched = 1;
+		while (i < size && ac->avail)
+			p[i++] = ac->entry[--ac->avail];
+		ac->stats[STAT_ALLOC_HIT] += i;
+	}
+	cpu_cache_end(slot);
+	for (; i < size; i++) {
+		p[i] = cache_alloc(s, flags);
+		if (unlikely(!p[i])) {
+			kmem_cache_free_bulk(s, i, p);
+			errno = ENOMEM;
+			return 0;
+		}
+	}
+	if (flags & __GFP_ZERO)
+		for (i = 0; i < size; i++)
+			memset(p[i], 0, s->object_size);
+	return (int)size;
+}

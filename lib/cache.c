@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lib/cache.c - the life of a cache: creation (alignment, layout, per-CPU
+ * and per-node structures, the kernel's tunables table), merging with a
+ * compatible existing cache, tuning, shrinking and destruction following
+ * mm/slab_common.c: a refcounted cache is shut down only when its last
+ * reference goes and only when it holds no object; otherwise it is reported,
+ * kept intact and stays usable.
+ *
+ * Lock order for management calls (DESIGN.md): cpus_read_lock, then
+ * get_online_mems, then slab_mutex; slab_lock_all() takes all three.
+ */
+#include "lib/slab.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* slab_mutex (level 2) protects slab_caches, every cache's refcount, name and tunables. */
+struct umutex slab_mutex = UMUTEX_INITIALIZER(LOCK_SLAB_MUTEX);
+struct list_head slab_caches = LIST_HEAD_INIT(slab_caches);
+bool slab_nomerge;
+
+void slab_lock_all(void)
+{
+	cpus_read_lock();
+	get_online_mems();
+	umutex_lock(&slab_mutex);
+}
+
+void slab_unlock_all(void)
+{
+	umutex_unlock(&slab_mutex);
+	put_online_mems();
+	cpus_read_unlock();
+}
+
+/* ---- arrays ------------------------------------------------------------------ */
+
+static struct array_cache *array_alloc(unsigned int entries, unsigned int batchcount, int nid)
+{
+	struct array_cache *ac;
+	size_t bytes = sizeof(*ac) + entries * sizeof(void *);
+
+	if (posix_memalign((void **)&ac, CACHE_LINE, ALIGN_UP(bytes, (size_t)CACHE_LINE)))
+		return NULL;
+	memset(ac, 0, sizeof(*ac));
+	ac->limit = entries;
+	ac->batchcount = batchcount;
+	ac->nid = nid;
+	return ac;
+}
+
+/* Give every object of an array nobody else can reach back to its node. */
+static void array_release(struct kmem_cache *s, struct array_cache *ac)
+{
+	for (unsigned int done = 0; done < ac->avail;) {
+		unsigned int k = MIN(ac->avail - done, (unsigned int)SLAB_MAX_BATCH);
+
+		node_put_objects(s, ac->nid, &ac->entry[done], k, false);
+		done += k;
+	}
+	free(ac);
+}
+
+/*
+ * Install new per-CPU and shared arrays of the given sizes, moving the
+ * objects of the old ones back to their nodes. All allocations happen first,
+ * so -ENOMEM changes nothing. slab_mutex held (or the cache is not yet
+ * visible).
+ */
+static int cache_setup_arrays(struct kmem_cache *s, unsigned int limit, unsigned int batchcount,
+			      unsigned int shared)
+{
+	unsigned int ncpu = nr_cpu_ids, nnode = nr_node_ids;
+	struct array_cache *cpu_new[ncpu], *node_new[nnode];
+	int cpu, nid;
+
+	memset(cpu_new, 0, sizeof(cpu_new));
+	memset(node_new, 0, sizeof(node_new));
+	for (cpu = 0; cpu < (int)ncpu; cpu++) {
+		cpu_new[cpu] = array_alloc(limit, batchcount, cpu_to_node(cpu));
+		if (!cpu_new[cpu])
+			goto fail;
+	}
+	for (nid = 0; nid < (int)nnode && shared; nid++) {
+		if (!s->node[nid])
+			continue;
+		node_new[nid] = array_alloc(shared * batchcount, batchcount, nid);
+		if (!node_new[nid])
+			goto fail;
+	}
+
+	for (cpu = 0; cpu < (int)ncpu; cpu++) {
+		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+
+		umutex_lock(&slot->lock);
+		struct array_cache *old = slot->ac;
+		if (old)
+			memcpy(cpu_new[cpu]->stats, old->stats, sizeof(old->stats));
+		slot->ac = cpu_new[cpu];
+		umutex_unlock(&slot->lock);
+		if (old)
+			array_release(s, old);
+	}
+	WRITE_ONCE(s->limit, limit);
+	WRITE_ONCE(s->batchcount, batchcount);
+	WRITE_ONCE(s->shared, shared);
+
+	for (nid = 0; nid < (int)nnode; nid++) {
+		struct kmem_cache_node *n = s->node[nid];
+		if (!n)
+			continue;
+		umutex_lock(&n->list_lock);
+		struct array_cache *old = n->shared;
+		n->shared = node_new[nid];
+		n->free_limit = (1 + hotplug_nr_online_cpus_node(nid)) * batchcount + s->num;
+		umutex_unlock(&n->list_lock);
+		if (old)
+			array_release(s, old);
+	}
+	return 0;
+
+fail:
+	for (cpu = 0; cpu < (int)ncpu; cpu++)
+		free(cpu_new[cpu]);
+	for (nid = 0; nid < (int)nnode; nid++)
+		free(node_new[nid]);
+	return -ENOMEM;
+}
+
+/* Kernel enable_cpucache(): array sizes by object size. */
+static void cache_default_tunables(const struct kmem_cache *s, unsigned int *limit,
+				   unsigned int *batchcount, unsigned int *shared)
+{
+	if (s->size > 131072)
+		*limit = 1;
+	else if (s->size > PAGE_SIZE)
+		*limit = 8;
+	else if (s->size > 1024)
+		*limit = 24;
+	else if (s->size > 256)
+		*limit = 54;
+	else
+		*limit = 120;
+	*shared = (s->size <= PAGE_SIZE && nr_cpu_ids > 1) ? 8 : 0;
+	*batchcount = (*limit + 1) / 2;
+}
+
+/* ---- creation ------------------------------------------------------------------ */
+
+static struct kmem_cache_node *node_alloc(void)
+{
+	struct kmem_cache_node *n;
+
+	if (posix_memalign((void **)&n, CACHE_LINE, sizeof(*n)))
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	umutex_init(&n->list_lock, LOCK_NODE_LIST);
+	INIT_LIST_HEAD(&n->slabs_full);
+	INIT_LIST_HEAD(&n->slabs_partial);
+	INIT_LIST_HEAD(&n->slabs_free);
+	return n;
+}
+
+static void cache_free_struct(struct kmem_cache *s)
+{
+	if (s->cpu_slot) {
+		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+			free(s->cpu_slot[cpu].ac);
+			umutex_destroy(&s->cpu_slot[cpu].lock);
+		}
+		free(s->cpu_slot);
+	}
+	for (int nid = 0; nid < USLAB_MAX_NUMNODES; nid++) {
+		if (!s->node[nid])
+			continue;
+		free(s->node[nid]->shared);
+		umutex_destroy(&s->node[nid]->list_lock);
+		free(s->node[nid]);
+	}
+	free(s->name);
+	free(s);
+}
+
+/* Kernel calculate_alignment() plus the word alignment SLAB always applies. */
+static unsigned int cache_alignment(slab_flags_t flags, unsigned int align, unsigned int size)
+{
+	unsigned int ralign = sizeof(void *);
+
+	if (flags & SLAB_HWCACHE_ALIGN) {
+		ralign = CACHE_LINE;
+		while (size <= ralign / 2 && ralign > sizeof(void *))
+			ralign /= 2;
+	}
+	return MAX(ralign, align);
+}
+
+struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsigned int align,
+				       slab_flags_t flags, void (*ctor)(void *))
+{
+	struct kmem_cache *s;
+	unsigned int limit, batchcount, shared;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->name = strdup(name);
+	s->object_size = size;
+	s->flags = flags;
+	s->ctor = ctor;
+	s->align = cache_alignment(flags, align, size);
+	s->size = ALIGN_UP(size, s->align);
+	s->refcount = 1;
+	if (!s->name || slab_calculate_layout(s) < 0)
+		goto fail;
+
+	if (posix_memalign((void **)&s->cpu_slot, CACHE_LINE, nr_cpu_ids * sizeof(*s->cpu_slot)))
+		goto fail_nomem;
+	memset(s->cpu_slot, 0, nr_cpu_ids * sizeof(*s->cpu_slot));
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
+		umutex_init(&s->cpu_slot[cpu].lock, LOCK_CPU_ARRAY);
+	for (int nid = 0; nid < (int)nr_node_ids; nid++) {
+		if (!node_online(nid))
+			continue;
+		s->node[nid] = node_alloc();
+		if (!s->node[nid])
+			goto fail_nomem;
+	}
+	cache_default_tunables(s, &limit, &batchcount, &shared);
+	if (cache_setup_arrays(s, limit, batchcount, shared) < 0)
+		goto fail_nomem;
+	list_add(&s->list, &slab_caches);
+	return s;
+
+fail_nomem:
+	cache_free_struct(s);
+	errno = ENOMEM;
+	return NULL;
+fail:
+	cache_free_struct(s);
+	errno = s->name ? EINVAL : ENOMEM;
+	return NULL;
+}
+
+/* Kernel find_mergeable(): an existing cache that can serve these objects. */
+static struct kmem_cache *cache_find_mergeable(unsigned int size, unsigned int align,
+					       slab_flags_t flags, void (*ctor)(void *))
+{
+	struct kmem_cache *s;
+
+	if (slab_nomerge || ctor || (flags & SLAB_NEVER_MERGE))
+		return NULL;
+	align = cache_alignment(flags, align, size);
+	size = ALIGN_UP(size, align);
+
+	/* Oldest first, so the kmalloc caches are preferred as in the kernel. */
+	for (s = list_last_entry(&slab_caches, struct kmem_cache, list); &s->list != &slab_caches;
+	     s = list_entry(s->list.prev, struct kmem_cache, list)) {
+		if (s->ctor || (s->flags & SLAB_NEVER_MERGE) || s->refcount < 1)
+			continue;
+		if (size > s->size)
+			continue;
+		if ((flags & SLAB_MERGE_SAME) != (s->flags & SLAB_MERGE_SAME))
+			continue;
+		if ((s->size & ~(align - 1)) != s->size)
+			continue;
+		if (s->size - size >= sizeof(void *))
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
+struct kmem_cache *kmem_cache_create(const char *name, unsigned int size, unsigned int align,
+				     slab_flags_t flags, void (*ctor)(void *))
+{
+	struct kmem_cache *s = NULL;
+	int err = uslab_ensure_init();
+
+	if (!err && (!name || !*name || size == 0 || size > (PAGE_SIZE << SLAB_MAX_ORDER) ||
+		     (align && !IS_POWER_OF_2(align)) || align > PAGE_SIZE ||
+		     (flags & ~SLAB_FLAGS_ALLOWED)))
+		err = -EINVAL;
+	if (err) {
+		if (flags & SLAB_PANIC)
+			slab_report(NULL, NULL, "kmem_cache_create(%s) failed: %d", name ? name : "(null)",
+				    err);
+		errno = -err;
+		return NULL;
+	}
+
+	slab_lock_all();
+	s = cache_find_mergeable(size, align, flags, ctor);
+	if (s)
+		s->refcount++;
+	else
+		s = cache_create_locked(name, size, align, flags, ctor);
+	err = s ? 0 : errno;
+	slab_unlock_all();
+
+	if (!s && (flags & SLAB_PANIC))
+		slab_report(NULL, NULL, "kmem_cache_create(%s) failed: %d", name, -err);
+	if (!s)
+		errno = err;
+	return s;
+}
+
+/* ---- draining, shrinking ------------------------------------------------------- */
+
+void cache_drain_arrays(struct kmem_cache *s)
+{
+	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++)
+		drain_cpu_array(s, cpu, true);
+	for (int nid = 0; nid < (int)nr_node_ids; nid++)
+		if (s->node[nid])
+			drain_shared_array(s, nid, true);
+}
+
+unsigned long cache_drain_freelists(struct kmem_cache *s)
+{
+	unsigned long freed = 0;
+
+	for (int nid = 0; nid < (int)nr_node_ids; nid++)
+		if (s->node[nid])
+			freed += drain_freelist(s, nid, ~0ul);
+	return freed;
+}
+
+/* Objects still allocated, summed over nodes, after draining arrays (kernel __kmem_cache_shrink). */
+static unsigned long cache_shrink_locked(struct kmem_cache *s)
+{
+	unsigned long in_use = 0;
+
+	cache_drain_arrays(s);
+	cache_drain_freelists(s);
+	for (int nid = 0; nid < (int)nr_node_ids; nid++) {
+		struct kmem_cache_node *n = s->node[nid];
+		if (!n)
+			continue;
+		umutex_lock(&n->list_lock);
+		in_use += n->total_slabs * s->num - n->free_objects;
+		umutex_unlock(&n->list_lock);
+	}
+	return in_use;
+}
+
+int kmem_cache_shrink(struct kmem_cache *s)
+{
+	unsigned long in_use;
+
+	if (!s)
+		return -EINVAL;
+	cpus_read_lock();
+	get_online_mems();
+	in_use = cache_shrink_locked(s);
+	put_online_mems();
+	cpus_read_unlock();
+	return in_use ? 1 : 0;
+}
+
+/* ---- destruction --------------------------------------------------------------- */
+
+int uslab_cache_destroy(struct kmem_cache *s)
+{
+	unsigned long in_use;
+
+	if (!s)
+		return -EINVAL;
+	slab_lock_all();
+	if (--s->refcount > 0) {
+		slab_unlock_all();
+		return 0;
+	}
+	in_use = cache_shrink_locked(s);
+	if (in_use) {
+		s->refcount = 1;
+		fprintf(stderr, "kmem_cache_destroy %s: Slab cache still has objects (%lu in use)\n",
+			s->name, in_use);
+		slab_unlock_all();
+		return -EBUSY;
+	}
+	list_del(&s->list);
+	slab_unlock_all();
+	cache_free_struct(s);
+	return 0;
+}
+
+void kmem_cache_destroy(struct kmem_cache *s)
+{
+	if (s)
+		(void)uslab_cache_destroy(s);
+}
+
+/* ---- tuning and queries -------------------------------------------------------- */
+
+int uslab_cache_tune(struct kmem_cache *s, unsigned int limit, unsigned int batchcount,
+		     unsigned int shared)
+{
+	int err;
+
+	if (!s || limit < 1 || limit > SLAB_MAX_LIMIT || batchcount < 1 || batchcount > limit ||
+	    batchcount > SLAB_MAX_BATCH || shared > SLAB_MAX_SHARED)
+		return -EINVAL;
+	slab_lock_all();
+	err = cache_setup_arrays(s, limit, batchcount, shared);
+	slab_unlock_all();
+	return err;
+}
+
+unsigned int kmem_cache_size(struct kmem_cache *s)
+{
+	return s ? s->object_size : 0;
+}
+
+const char *uslab_cache_name(const struct kmem_cache *s)
+{
+	return s ? s->name : NULL;
+}
+
+struct kmem_cache *uslab_cache_find(const char *name)
+{
+	struct kmem_cache *s, *found = NULL;
+
+	if (!name || uslab_ensure_init())
+		return NULL;
+	umutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		if (strcmp(s->name, name) == 0) {
+			found = s;
+			break;
+		}
+	}
+	umutex_unlock(&slab_mutex);
+	return found;
+}

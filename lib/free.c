@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lib/free.c - freeing: check the pointer through the page map, push it on
+ * the CPU's array (mm/slab.c __cache_free), and when the array is full move
+ * its batchcount OLDEST entries (FIFO: they are the least likely to be warm in
+ * the CPU cache) to the node's shared array or back to their slabs
+ * (cache_flusharray, free_block). free_block keeps at most free_limit free
+ * objects per node and releases the free slabs beyond it.
+ *
+ * An object of another node never enters a CPU array: it goes to its own
+ * node (the alien path), so every array holds objects of its node only.
+ */
+#include "lib/slab.h"
+
+#include <string.h>
+
+static inline void slab_put_obj(struct kmem_cache *s, struct slab *slab, void *objp)
+{
+	long idx = slab_obj_to_index(s, slab, objp);
+
+	USLAB_ASSERT_INTERNAL(idx >= 0 && slab->active > 0);
+	if (config_debug >= 2) {
+		for (unsigned int i = slab->active; i < s->num; i++)
+			if (slab->freelist[i] == idx)
+				slab_report(s, objp, "double free: object is already free in its slab");
+	}
+	slab->freelist[--slab->active] = (freelist_idx_t)idx;
+}
+
+void node_free_block_locked(struct kmem_cache *s, struct kmem_cache_node *n, void **objs,
+			    unsigned int nr, struct list_head *to_destroy)
+{
+	lockdep_assert_held(&n->list_lock);
+	for (unsigned int i = 0; i < nr; i++) {
+		struct slab *slab = (struct slab *)pagemap_lookup(objs[i]);
+
+		USLAB_ASSERT_INTERNAL(slab && slab->cache == s && s->node[slab->nid] == n);
+		slab_put_obj(s, slab, objs[i]);
+		n->free_objects++;
+		if (slab->active == 0) {
+			list_move(&slab->list, &n->slabs_free);
+			n->free_slabs++;
+		} else {
+			/* Tail: fuller slabs at the head are used first. */
+			list_move_tail(&slab->list, &n->slabs_partial);
+		}
+	}
+	while (n->free_objects > n->free_limit && !list_empty(&n->slabs_free)) {
+		struct slab *slab = list_last_entry(&n->slabs_free, struct slab, list);
+
+		list_move(&slab->list, to_destroy);
+		n->free_objects -= s->num;
+		n->free_slabs--;
+		n->total_slabs--;
+	}
+}
+
+void node_put_objects(struct kmem_cache *s, int nid, void **objs, unsigned int nr,
+		      bool to_shared)
+{
+	struct kmem_cache_node *n = s->node[nid];
+	struct list_head to_destroy = LIST_HEAD_INIT(to_destroy);
+
+	umutex_lock(&n->list_lock);
+	struct array_cache *shared = n->shared;
+	if (to_shared && shared && shared->avail < shared->limit) {
+		unsigned int k = MIN(nr, shared->limit - shared->avail);
+
+		memcpy(&shared->entry[shared->avail], objs, k * sizeof(void *));
+		shared->avail += k;
+		objs += k;
+		nr -= k;
+	}
+	if (nr)
+		node_free_block_locked(s, n, objs, nr, &to_destroy);
+	umutex_unlock(&n->list_lock);
+	slabs_destroy(s, &to_destroy);
+}
+
+struct slab *free_check_object(struct kmem_cache *s, const void *objp, const char *caller)
+{
+	uintptr_t v = pagemap_lookup(objp);
+	struct slab *slab = (struct slab *)v;
+
+	if (unlikely(v == 0)) {
+		slab_report(s, objp, "%s: pointer was not allocated by uslab", caller);
+		return NULL;
+	}
+	if (unlikely(v & PAGEMAP_LARGE)) {
+		slab_report(s, objp, "%s: pointer is a kmalloc_large block, not an object of this cache",
+			    caller);
+		return NULL;
+	}
+	if (unlikely(s && slab->cache != s)) {
+		slab_report(s, objp, "%s: object belongs to cache %s", caller, slab->cache->name);
+		return NULL;
+	}
+	if (unlikely(slab_obj_to_index(slab->cache, slab, objp) < 0)) {
+		slab_report(slab->cache, objp,
+			    "%s: pointer is not the start of an object (offset %zu in its slab)", caller,
+			    (size_t)((const char *)objp - (const char *)slab->pages));
+		return NULL;
+	}
+	return slab;
+}
+
+void cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
+{
+	void *batch[SLAB_MAX_BATCH];
+	struct cpu_cache_slot *slot;
+	struct array_cache *ac = cpu_cache_begin(s, &slot);
+	unsigned int nr;
+	int nid;
+
+	if (likely(ac && slab->nid == ac->nid)) {
+		if (likely(ac->avail < ac->limit)) {
+			ac->stats[STAT_FREE_HIT]++;
+			ac->entry[ac->avail++] = objp;
+			cpu_cache_end(slot);
+			return;
+		}
+		/* cache_flusharray: the oldest batchcount entries leave. */
+		ac->stats[STAT_FREE_MISS]++;
+		nr = ac->batchcount;
+		nid = ac->nid;
+		memcpy(batch, ac->entry, nr * sizeof(void *));
+		ac->avail -= nr;
+		memmove(ac->entry, &ac->entry[nr], ac->avail * sizeof(void *));
+		ac->entry[ac->avail++] = objp;
+		cpu_cache_end(slot);
+		node_put_objects(s, nid, batch, nr, true);
+		return;
+	}
+	cpu_cache_end(slot);
+	cache_stat_add(s, ac ? STAT_ALIEN_FREE : STAT_NODE_FREE, 1);
+	node_put_objects(s, slab->nid, &objp, 1, true);
+}
+
+void kmem_cache_free(struct kmem_cache *s, void *objp)
+{
+	struct slab *slab;
+
+	if (unlikely(!objp))
+		return;
+	if (unlikely(!s)) {
+		slab_report(NULL, objp, "kmem_cache_free: NULL cache");
+		return;
+	}
+	slab = free_check_object(s, objp, "kmem_cache_free");
+	if (likely(slab))
+		cache_free(slab->cache, objp, slab);
+}
+
+void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < size; i++)
+		kmem_cache_free(s, p[i]);
+}

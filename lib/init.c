@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lib/init.c - bringing the library up: the topology, the kmalloc caches,
+ * options from struct uslab_config or the environment (USLAB_NOMERGE,
+ * USLAB_REAP_MS, USLAB_TOPOLOGY), and the optional reaper. Nothing needs to
+ * be called: the first call that needs the library initialises it with the
+ * defaults; uslab_init() before that chooses the options.
+ *
+ * init_lock (a plain mutex outside the lock order: it is only ever taken
+ * with no other uslab lock held) serialises initialisation; uslab_initialized
+ * is published with a release store once everything is ready.
+ */
+#include "lib/slab.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+bool uslab_initialized;
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && *v != '0' && *v != 'n' && *v != 'N';
+}
+
+static int do_init(const struct uslab_config *cfg)
+{
+	unsigned int reap_ms = 0;
+	const char *env;
+	int err;
+
+	err = topology_init(cfg ? cfg->topology : NULL);
+	if (err)
+		return err;
+	slab_nomerge = (cfg && cfg->nomerge) || env_flag("USLAB_NOMERGE");
+	if (cfg && cfg->reaper_ms)
+		reap_ms = cfg->reaper_ms;
+	else if ((env = getenv("USLAB_REAP_MS")) != NULL)
+		reap_ms = (unsigned int)strtoul(env, NULL, 10);
+
+	slab_lock_all();
+	err = kmalloc_init_locked();
+	slab_unlock_all();
+	if (err)
+		return err;
+	__atomic_store_n(&uslab_initialized, true, __ATOMIC_RELEASE);
+	if (reap_ms)
+		uslab_reaper_start(reap_ms);
+	return 0;
+}
+
+int uslab_init(const struct uslab_config *config)
+{
+	int err;
+
+	pthread_mutex_lock(&init_lock);
+	err = uslab_initialized ? -EBUSY : do_init(config);
+	pthread_mutex_unlock(&init_lock);
+	return err;
+}
+
+int uslab_ensure_init(void)
+{
+	int err = 0;
+
+	if (likely(__atomic_load_n(&uslab_initialized, __ATOMIC_ACQUIRE)))
+		return 0;
+	pthread_mutex_lock(&init_lock);
+	if (!uslab_initialized)
+		err = do_init(NULL);
+	pthread_mutex_unlock(&init_lock);
+	return err;
+}

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lib/kmalloc.c - kmalloc and friends on the general caches: classes of 8 to
+ * 8192 bytes in powers of two plus 96 and 192, chosen through the kernel's
+ * size_index table for small sizes and fls() above; three types (normal,
+ * reclaimable "kmalloc-rcl-N", accounted "kmalloc-cg-N"); requests above
+ * 8 KiB get whole pages (kmalloc_large), recorded in the page map with a
+ * small descriptor so that kfree() and ksize() find them.
+ *
+ * Power-of-two classes are aligned to their size (up to the page), as Linux
+ * guarantees since 5.4; 96 and 192 to 32 and 64 bytes.
+ */
+#include "lib/slab.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kmem_cache *kmalloc_caches[NR_KMALLOC_TYPES][KMALLOC_SHIFT_HIGH + 1];
+
+/* Class index of sizes 1..192, by (size - 1) / 8: 1 is 96 bytes, 2 is 192, else 2^i. */
+static const uint8_t size_index[24] = {
+	3, 4, 5, 5, 6, 6, 6, 6, /* 8 16 32 32 64 64 64 64 */
+	1, 1, 1, 1, 7, 7, 7, 7, /* 96 x4, 128 x4 */
+	2, 2, 2, 2, 2, 2, 2, 2, /* 192 x8 */
+};
+
+static const char *const type_prefix[NR_KMALLOC_TYPES] = { "kmalloc-", "kmalloc-rcl-",
+							    "kmalloc-cg-" };
+static const slab_flags_t type_flags[NR_KMALLOC_TYPES] = { 0, SLAB_RECLAIM_ACCOUNT,
+							    SLAB_ACCOUNT };
+
+static inline unsigned int kmalloc_index(size_t size)
+{
+	if (size <= 192)
+		return size_index[(size - 1) / 8];
+	return (unsigned int)(64 - __builtin_clzl(size - 1));
+}
+
+static inline unsigned int kmalloc_class_size(unsigned int index)
+{
+	return index == 1 ? 96 : index == 2 ? 192 : 1u << index;
+}
+
+static inline enum kmalloc_cache_type kmalloc_type(gfp_t flags)
+{
+	if (likely(!(flags & (__GFP_ACCOUNT | __GFP_RECLAIMABLE))))
+		return KMALLOC_NORMAL;
+	return (flags & __GFP_ACCOUNT) ? KMALLOC_CGROUP : KMALLOC_RECLAIM;
+}
+
+int kmalloc_init_locked(void)
+{
+	for (int type = 0; type < NR_KMALLOC_TYPES; type++) {
+		for (unsigned int i = 1; i <= KMALLOC_SHIFT_HIGH; i++) {
+			unsigned int size = kmalloc_class_size(i);
+			unsigned int align = i == 1 ? 32 : i == 2 ? 64 : MIN(size, (unsigned int)PAGE_SIZE);
+			char name[32];
+
+			snprintf(name, sizeof(name), "%s%u", type_prefix[type], size);
+			kmalloc_caches[type][i] = cache_create_locked(name, size, align,
+								      type_flags[type] | CFLGS_KMALLOC,
+								      NULL);
+			if (!kmalloc_caches[type][i])
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* ---- kmalloc_large --------------------------------------------------------------- */
+
+struct large_block {
+	void *addr;
+	size_t size;     /* bytes, whole pages */
+	int nid;
+};
+
+static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
+{
+	struct large_block *lb;
+	size_t bytes = ALIGN_UP(size, PAGE_SIZE);
+
+	if (nid == NUMA_NO_NODE)
+		nid = numa_node_id();
+	lb = kmalloc(sizeof(*lb), flags & ~(__GFP_ZERO | __GFP_ACCOUNT));
+	if (!lb)
+		return NULL;
+	lb->addr = topology_alloc_pages(nid, bytes);
+	if (!lb->addr && !(flags & __GFP_THISNODE)) {
+		int order[USLAB_MAX_NUMNODES];
+		unsigned int nr = topology_nodes_by_distance(nid, order, ARRAY_SIZE(order));
+
+		for (unsigned int i = 1; i < nr && !lb->addr; i++) {
+			if (!node_online(order[i]))
+				continue;
+			lb->addr = topology_alloc_pages(order[i], bytes);
+			nid = order[i];
+		}
+	}
+	if (!lb->addr)
+		goto fail;
+	lb->size = bytes;
+	lb->nid = nid;
+	if (pagemap_set(lb->addr, bytes, (uintptr_t)lb | PAGEMAP_LARGE) < 0) {
+		topology_free_pages(lb->addr, bytes, nid);
+		goto fail;
+	}
+	if (flags & __GFP_ZERO)
+		memset(lb->addr, 0, size);
+	return lb->addr;
+fail:
+	kfree(lb);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static inline struct large_block *large_block_of(uintptr_t value)
+{
+	return (struct large_block *)(value & ~PAGEMAP_LARGE);
+}
+
+void kmalloc_large_free(const void *p, uintptr_t value)
+{
+	struct large_block *lb = large_block_of(value);
+
+	if (unlikely(lb->addr != p)) {
+		slab_report(NULL, p, "kfree: pointer is inside a kmalloc_large block of %zu bytes at %p",
+			    lb->size, lb->addr);
+		return;
+	}
+	pagemap_clear(lb->addr, lb->size);
+	topology_free_pages(lb->addr, lb->size, lb->nid);
+	kfree(lb);
+}
+
+size_t kmalloc_large_size(uintptr_t value)
+{
+	return large_block_of(value)->size;
+}
+
+int kmalloc_large_nid(uintptr_t value)
+{
+	return large_block_of(value)->nid;
+}
+
+/* ---- kmalloc API ------------------------------------------------------------------- */
+
+void *kmalloc_node(size_t size, gfp_t flags, int node)
+{
+	struct kmem_cache *s;
+	void *obj;
+
+	if (unlikely(size == 0))
+		return ZERO_SIZE_PTR;
+	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE)) {
+		if (size > KMALLOC_MAX_SIZE || (flags & ~__GFP_BITS_MASK)) {
+			errno = size > KMALLOC_MAX_SIZE ? ENOMEM : EINVAL;
+			return NULL;
+		}
+		if (uslab_ensure_init())
+			return NULL;
+		return kmalloc_large_alloc(size, flags, node);
+	}
+	s = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
+	if (unlikely(!s)) {
+		if (uslab_ensure_init()) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		s = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
+	}
+	obj = node == NUMA_NO_NODE ? kmem_cache_alloc(s, flags & ~__GFP_ZERO)
+				   : kmem_cache_alloc_node(s, flags & ~__GFP_ZERO, node);
+	if ((flags & __GFP_ZERO) && obj)
+		memset(obj, 0, size);
+	return obj;
+}
+
+void *kmalloc(size_t size, gfp_t flags)
+{
+	return kmalloc_node(size, flags, NUMA_NO_NODE);
+}
+
+void *kzalloc(size_t size, gfp_t flags)
+{
+	return kmalloc_node(size, flags | __GFP_ZERO, NUMA_NO_NODE);
+}
+
+void *kzalloc_node(size_t size, gfp_t flags, int node)
+{
+	return kmalloc_node(size, flags | __GFP_ZERO, node);
+}
+
+void *kmalloc_array(size_t n, size_t size, gfp_t flags)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kmalloc(bytes, flags);
+}
+
+void *kcalloc(size_t n, size_t size, gfp_t flags)
+{
+	return kmalloc_array(n, size, flags | __GFP_ZERO);
+}
+
+void kfree(const void *p)
+{
+	uintptr_t v;
+	struct slab *slab;
+
+	if (unlikely(ZERO_OR_NULL_PTR(p)))
+		return;
+	v = pagemap_lookup(p);
+	if (unlikely(v & PAGEMAP_LARGE)) {
+		kmalloc_large_free(p, v);
+		return;
+	}
+	slab = free_check_object(NULL, p, "kfree");
+	if (likely(slab))
+		cache_free(slab->cache, (void *)p, slab);
+}
+
+size_t ksize(const void *p)
+{
+	uintptr_t v;
+	struct slab *slab;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return 0;
+	v = pagemap_lookup(p);
+	if (v & PAGEMAP_LARGE)
+		return kmalloc_large_size(v);
+	slab = free_check_object(NULL, p, "ksize");
+	return slab ? slab->cache->object_size : 0;
+}
+
+void *krealloc(const void *p, size_t new_size, gfp_t flags)
+{
+	size_t old;
+	void *q;
+
+	if (unlikely(new_size == 0)) {
+		kfree(p);
+		return ZERO_SIZE_PTR;
+	}
+	old = ksize(p);
+	if (old >= new_size && !ZERO_OR_NULL_PTR(p)) {
+		/* Kernel 6.1: shrinking in place; zero the tail asked for with __GFP_ZERO. */
+		if (flags & __GFP_ZERO)
+			memset((char *)p + new_size, 0, old - new_size);
+		return (void *)p;
+	}
+	q = kmalloc(new_size, flags);
+	if (!q)
+		return NULL;
+	if (old)
+		memcpy(q, p, old);
+	kfree(p);
+	return q;
+}
+
+char *kstrdup(const char *s, gfp_t gfp)
+{
+	return s ? kmemdup(s, strlen(s) + 1, gfp) : NULL;
+}
+
+char *kstrndup(const char *s, size_t max, gfp_t gfp)
+{
+	char *d;
+	size_t len;
+
+	if (!s)
+		return NULL;
+	len = strnlen(s, max);
+	d = kmalloc(len + 1, gfp);
+	if (d) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+void *kmemdup(const void *src, size_t len, gfp_t gfp)
+{
+	void *p = kmalloc(len, gfp);
+
+	if (p && !ZERO_OR_NULL_PTR(p))
+		memcpy(p, src, len);
+	return p;
+}
+
+/* ---- object queries ---------------------------------------------------------------- */
+
+struct kmem_cache *uslab_obj_cache(const void *p)
+{
+	uintptr_t v = pagemap_lookup(p);
+
+	if (v == 0 || (v & PAGEMAP_LARGE))
+		return NULL;
+	return ((struct slab *)v)->cache;
+}
+
+int uslab_obj_node(const void *p)
+{
+	uintptr_t v = pagemap_lookup(p);
+
+	if (v == 0)
+		return -1;
+	if (v & PAGEMAP_LARGE)
+		return kmalloc_large_nid(v);
+	return ((struct slab *)v)->nid;
+}
