@@ -20,6 +20,7 @@
 struct umutex slab_mutex = UMUTEX_INITIALIZER(LOCK_SLAB_MUTEX);
 struct list_head slab_caches = LIST_HEAD_INIT(slab_caches);
 bool slab_nomerge;
+bool slab_noaliencache;
 
 void slab_lock_all(void)
 {
@@ -129,6 +130,34 @@ fail:
 	return -ENOMEM;
 }
 
+int cache_alloc_aliens(struct kmem_cache *s, int cpu)
+{
+	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+	unsigned int nnode = nr_node_ids;
+	struct array_cache **alien;
+
+	if (nnode < 2 || slab_noaliencache || slot->alien)
+		return 0;
+	alien = calloc(nnode, sizeof(*alien));
+	if (!alien)
+		return -ENOMEM;
+	for (int nid = 0; nid < (int)nnode; nid++) {
+		if (nid == cpu_to_node(cpu))
+			continue;
+		alien[nid] = array_alloc(ALIEN_LIMIT, ALIEN_LIMIT, nid);
+		if (!alien[nid]) {
+			while (nid--)
+				free(alien[nid]);
+			free(alien);
+			return -ENOMEM;
+		}
+	}
+	umutex_lock(&slot->lock);
+	slot->alien = alien;
+	umutex_unlock(&slot->lock);
+	return 0;
+}
+
 /* Kernel enable_cpucache(): array sizes by object size. */
 static void cache_default_tunables(const struct kmem_cache *s, unsigned int *limit,
 				   unsigned int *batchcount, unsigned int *shared)
@@ -167,8 +196,13 @@ static void cache_free_struct(struct kmem_cache *s)
 {
 	if (s->cpu_slot) {
 		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
-			free(s->cpu_slot[cpu].ac);
-			umutex_destroy(&s->cpu_slot[cpu].lock);
+			struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+
+			free(slot->ac);
+			for (unsigned int nid = 0; slot->alien && nid < nr_node_ids; nid++)
+				free(slot->alien[nid]);
+			free(slot->alien);
+			umutex_destroy(&slot->lock);
 		}
 		free(s->cpu_slot);
 	}
@@ -218,8 +252,11 @@ struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsi
 	if (posix_memalign((void **)&s->cpu_slot, CACHE_LINE, nr_cpu_ids * sizeof(*s->cpu_slot)))
 		goto fail_nomem;
 	memset(s->cpu_slot, 0, nr_cpu_ids * sizeof(*s->cpu_slot));
-	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		umutex_init(&s->cpu_slot[cpu].lock, LOCK_CPU_ARRAY);
+		if (cpu_online((int)cpu) && cache_alloc_aliens(s, (int)cpu) < 0)
+			goto fail_nomem;
+	}
 	for (int nid = 0; nid < (int)nr_node_ids; nid++) {
 		if (!node_online(nid))
 			continue;
@@ -310,8 +347,10 @@ struct kmem_cache *kmem_cache_create(const char *name, unsigned int size, unsign
 
 void cache_drain_arrays(struct kmem_cache *s)
 {
-	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++)
+	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++) {
 		drain_cpu_array(s, cpu, true);
+		drain_alien_arrays(s, cpu, NUMA_NO_NODE, false);
+	}
 	for (int nid = 0; nid < (int)nr_node_ids; nid++)
 		if (s->node[nid])
 			drain_shared_array(s, nid, true);

@@ -131,6 +131,24 @@ void cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
 		node_put_objects(s, nid, batch, nr, true);
 		return;
 	}
+	if (ac && slot->alien && num_online_nodes() > 1) {
+		/* cache_free_alien: park it; a full alien array goes home at once. */
+		struct array_cache *alien = slot->alien[slab->nid];
+
+		ac->stats[STAT_ALIEN_FREE]++;
+		if (likely(alien->avail < alien->limit)) {
+			alien->entry[alien->avail++] = objp;
+			cpu_cache_end(slot);
+			return;
+		}
+		nr = alien->avail;
+		memcpy(batch, alien->entry, nr * sizeof(void *));
+		alien->entry[0] = objp;
+		alien->avail = 1;
+		cpu_cache_end(slot);
+		node_put_objects(s, slab->nid, batch, nr, true);
+		return;
+	}
 	cpu_cache_end(slot);
 	cache_stat_add(s, ac ? STAT_ALIEN_FREE : STAT_NODE_FREE, 1);
 	node_put_objects(s, slab->nid, &objp, 1, true);

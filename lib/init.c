@@ -36,6 +36,7 @@ static int do_init(const struct uslab_config *cfg)
 	if (err)
 		return err;
 	slab_nomerge = (cfg && cfg->nomerge) || env_flag("USLAB_NOMERGE");
+	slab_noaliencache = (cfg && cfg->noaliencache) || env_flag("USLAB_NOALIENCACHE");
 	if (cfg && cfg->reaper_ms)
 		reap_ms = cfg->reaper_ms;
 	else if ((env = getenv("USLAB_REAP_MS")) != NULL)

@@ -58,6 +58,34 @@ void drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 	}
 }
 
+void drain_alien_arrays(struct kmem_cache *s, int cpu, int nid, bool trylock)
+{
+	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+	void *batch[ALIEN_LIMIT];
+
+	for (int i = 0; i < (int)nr_node_ids; i++) {
+		unsigned int nr = 0;
+
+		if (nid != NUMA_NO_NODE && i != nid)
+			continue;
+		if (trylock) {
+			if (!umutex_trylock(&slot->lock))
+				return;
+		} else {
+			umutex_lock(&slot->lock);
+		}
+		struct array_cache *alien = slot->alien ? slot->alien[i] : NULL;
+		if (alien && alien->avail) {
+			nr = alien->avail;
+			memcpy(batch, alien->entry, nr * sizeof(void *));
+			alien->avail = 0;
+		}
+		umutex_unlock(&slot->lock);
+		if (nr)
+			node_put_objects(s, i, batch, nr, true);
+	}
+}
+
 void drain_shared_array(struct kmem_cache *s, int nid, bool force)
 {
 	struct kmem_cache_node *n = s->node[nid];
@@ -103,12 +131,17 @@ unsigned long drain_freelist(struct kmem_cache *s, int nid, unsigned long tofree
 	return freed;
 }
 
-static unsigned long cache_reap_one(struct kmem_cache *s)
+/* Node whose alien arrays the next pass drains (kernel reap_alien's round robin). */
+static int reap_node;
+
+static unsigned long cache_reap_one(struct kmem_cache *s, int alien_node)
 {
 	unsigned long freed = 0;
 
-	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++)
+	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++) {
+		drain_alien_arrays(s, cpu, alien_node, true);
 		drain_cpu_array(s, cpu, false);
+	}
 	for (int nid = 0; nid < (int)nr_node_ids; nid++) {
 		struct kmem_cache_node *n = s->node[nid];
 		bool touched;
@@ -135,8 +168,11 @@ unsigned long uslab_reap(void)
 		return 0;
 	cpus_read_lock();
 	if (umutex_trylock(&slab_mutex)) {
+		int node = reap_node;
+
+		reap_node = (node + 1) % (int)nr_node_ids;
 		list_for_each_entry(s, &slab_caches, list)
-			freed += cache_reap_one(s);
+			freed += cache_reap_one(s, node);
 		umutex_unlock(&slab_mutex);
 	}
 	cpus_read_unlock();

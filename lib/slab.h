@@ -97,7 +97,9 @@ struct array_cache {
  */
 struct cpu_cache_slot {
 	struct umutex lock;        /* level LOCK_CPU_ARRAY */
-	struct array_cache *ac;    /* lock; replaced by tune */
+	struct array_cache *ac;    /* lock; replaced by tune, NULL while the CPU is offline */
+	struct array_cache **alien; /* lock; [nr_node_ids] frees of other nodes' objects,
+				      * NULL when alien caches are off; alien[own node] NULL */
 } __attribute__((aligned(CACHE_LINE)));
 
 typedef uint16_t freelist_idx_t;
@@ -173,6 +175,7 @@ struct kmem_cache {
 extern struct umutex slab_mutex;
 extern struct list_head slab_caches;      /* slab_mutex; newest first */
 extern bool slab_nomerge;
+extern bool slab_noaliencache;     /* USLAB_NOALIENCACHE */
 
 /* Lock the cache list the way DESIGN.md orders it: cpus, mems, slab_mutex. */
 void slab_lock_all(void);
@@ -180,6 +183,8 @@ void slab_unlock_all(void);
 /* Create a cache (kmalloc caches use this at init); slab_mutex held. */
 struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsigned int align,
 				       slab_flags_t flags, void (*ctor)(void *));
+/* Allocate @cpu's alien arrays of @s (none on one node or with USLAB_NOALIENCACHE); 0 or -ENOMEM. */
+int cache_alloc_aliens(struct kmem_cache *s, int cpu);
 /* Drain every CPU, shared and alien array of @s into its node lists. */
 void cache_drain_arrays(struct kmem_cache *s);
 /* Free all free slabs of @s; return the number freed. */
@@ -291,6 +296,8 @@ void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid);
 
 /* Move the oldest objects of one CPU's array to its node: all with @force, else a fifth of limit if untouched. */
 void drain_cpu_array(struct kmem_cache *s, int cpu, bool force);
+/* Empty @cpu's alien arrays (only the one for @nid unless @nid is NUMA_NO_NODE); @trylock skips a busy CPU. */
+void drain_alien_arrays(struct kmem_cache *s, int cpu, int nid, bool trylock);
 /* Same for node @nid's shared array (list_lock taken inside). */
 void drain_shared_array(struct kmem_cache *s, int nid, bool force);
 /* Free up to @tofree free slabs of node @nid; returns how many were freed. */

@@ -70,6 +70,9 @@ int uslab_cache_info(struct kmem_cache *s, int node, struct uslab_cache_info *in
 		if (slot->ac) {
 			if (node == NUMA_NO_NODE || node == slot->ac->nid)
 				info->cpu_avail += slot->ac->avail;
+			for (int nid = 0; slot->alien && nid < (int)nr_node_ids; nid++)
+				if (slot->alien[nid] && (node == NUMA_NO_NODE || node == nid))
+					info->alien_avail += slot->alien[nid]->avail;
 			for (int i = 0; i < NR_SLAB_STATS; i++)
 				stats[i] += slot->ac->stats[i];
 		}

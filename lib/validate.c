@@ -156,6 +156,10 @@ int uslab_cache_validate(struct kmem_cache *s)
 		umutex_lock(&slot->lock);
 		if (slot->ac)
 			validate_array(&v, slot->ac, "cpu", cpu, &all, &nall, &cap);
+		for (int nid = 0; slot->alien && nid < (int)nr_node_ids; nid++)
+			if (slot->alien[nid])
+				validate_array(&v, slot->alien[nid], "alien array of cpu", cpu, &all,
+					       &nall, &cap);
 		umutex_unlock(&slot->lock);
 	}
 	if (nall) {

@@ -249,12 +249,15 @@ USLAB_API void *kmemdup(const void *src, size_t len, gfp_t gfp);
  *            hwloc XML file; NULL: the USLAB_TOPOLOGY variable, else the
  *            real machine
  * @nomerge: never merge caches (also USLAB_NOMERGE=1)
+ * @noaliencache: free other nodes' objects straight to their node instead of
+ *                batching them in per-CPU alien arrays (also USLAB_NOALIENCACHE=1)
  * @reaper_ms: period of the background reaper in milliseconds; 0: no
  *             background reaper (also USLAB_REAP_MS); uslab_reap() always works
  */
 struct uslab_config {
 	const char *topology;
 	bool nomerge;
+	bool noaliencache;
 	unsigned int reaper_ms;
 };
 
@@ -321,7 +324,7 @@ struct uslab_cache_info {
 	unsigned int limit, batchcount, shared;
 	unsigned long active_objs, num_objs, active_slabs, num_slabs;
 	unsigned long full_slabs, partial_slabs, free_slabs;
-	unsigned long free_objects, free_limit, shared_avail, cpu_avail;
+	unsigned long free_objects, free_limit, shared_avail, cpu_avail, alien_avail;
 	unsigned long allocs, frees, alloc_hits, alloc_misses, free_hits, free_misses;
 	unsigned long grown, reaped, node_allocs, node_frees, alien_frees;
 	int refcount;
