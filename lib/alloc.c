@@ -213,7 +213,10 @@ void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 
 	if (!gfp_valid(s, flags))
 		return NULL;
-	obj = cache_alloc(s, flags);
+	if (unlikely(cache_wants_account(s, flags)))
+		obj = memcg_cache_alloc(s, flags, NUMA_NO_NODE);
+	else
+		obj = cache_alloc(s, flags);
 	if (unlikely(flags & __GFP_ZERO) && obj)
 		memset(obj, 0, s->object_size);
 	return obj;
@@ -236,7 +239,10 @@ void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
 
 	if (!gfp_valid(s, flags))
 		return NULL;
-	obj = cache_alloc_node(s, flags, node);
+	if (unlikely(cache_wants_account(s, flags)))
+		obj = memcg_cache_alloc(s, flags, node);
+	else
+		obj = cache_alloc_node(s, flags, node);
 	if (unlikely(flags & __GFP_ZERO) && obj)
 		memset(obj, 0, s->object_size);
 	return obj;
@@ -251,6 +257,17 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size, void *
 	if (!gfp_valid(s, flags) || (size && !p)) {
 		errno = EINVAL;
 		return 0;
+	}
+	if (unlikely(cache_wants_account(s, flags))) {
+		for (i = 0; i < size; i++) {
+			p[i] = kmem_cache_alloc(s, flags);
+			if (unlikely(!p[i])) {
+				kmem_cache_free_bulk(s, i, p);
+				errno = ENOMEM;
+				return 0;
+			}
+		}
+		return (int)size;
 	}
 	/* Take what the CPU array has in one section, then the normal path. */
 	ac = cpu_cache_begin(s, &slot);

@@ -70,8 +70,8 @@ static void array_release(struct kmem_cache *s, struct array_cache *ac)
  * so -ENOMEM changes nothing. slab_mutex held (or the cache is not yet
  * visible).
  */
-static int cache_setup_arrays(struct kmem_cache *s, unsigned int limit, unsigned int batchcount,
-			      unsigned int shared)
+int cache_tune_locked(struct kmem_cache *s, unsigned int limit, unsigned int batchcount,
+		      unsigned int shared)
 {
 	unsigned int ncpu = nr_cpu_ids, nnode = nr_node_ids;
 	struct array_cache *cpu_new[ncpu], *node_new[nnode];
@@ -192,8 +192,9 @@ static struct kmem_cache_node *node_alloc(void)
 	return n;
 }
 
-static void cache_free_struct(struct kmem_cache *s)
+void cache_free_struct(struct kmem_cache *s)
 {
+	free(s->memcg_params.children);
 	if (s->cpu_slot) {
 		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
 			struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
@@ -246,6 +247,8 @@ struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsi
 	s->align = cache_alignment(flags, align, size);
 	s->size = ALIGN_UP(size, s->align);
 	s->refcount = 1;
+	INIT_LIST_HEAD(&s->memcg_params.children_list);
+	INIT_LIST_HEAD(&s->memcg_params.sibling);
 	if (!s->name || slab_calculate_layout(s) < 0)
 		goto fail;
 
@@ -265,7 +268,7 @@ struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsi
 			goto fail_nomem;
 	}
 	cache_default_tunables(s, &limit, &batchcount, &shared);
-	if (cache_setup_arrays(s, limit, batchcount, shared) < 0)
+	if (cache_tune_locked(s, limit, batchcount, shared) < 0)
 		goto fail_nomem;
 	list_add(&s->list, &slab_caches);
 	return s;
@@ -400,11 +403,16 @@ int kmem_cache_shrink(struct kmem_cache *s)
 
 /* ---- destruction --------------------------------------------------------------- */
 
+/*
+ * Seed 000's order: the root's own objects, then shutdown_memcg_caches; any
+ * object left anywhere keeps the root and every child as they are.
+ */
 int uslab_cache_destroy(struct kmem_cache *s)
 {
+	struct list_head dead_children = LIST_HEAD_INIT(dead_children);
 	unsigned long in_use;
 
-	if (!s)
+	if (!s || cache_is_child(s))
 		return -EINVAL;
 	slab_lock_all();
 	if (--s->refcount > 0) {
@@ -412,15 +420,20 @@ int uslab_cache_destroy(struct kmem_cache *s)
 		return 0;
 	}
 	in_use = cache_shrink_locked(s);
-	if (in_use) {
+	if (in_use || memcg_shutdown_children_locked(s, &dead_children)) {
 		s->refcount = 1;
-		fprintf(stderr, "kmem_cache_destroy %s: Slab cache still has objects (%lu in use)\n",
-			s->name, in_use);
+		fprintf(stderr, "kmem_cache_destroy %s: Slab cache still has objects%s\n", s->name,
+			in_use ? "" : " (in tenant child caches)");
 		slab_unlock_all();
 		return -EBUSY;
 	}
 	list_del(&s->list);
 	slab_unlock_all();
+
+	memcg_free_children(&dead_children);
+	/* Slabs of a TYPESAFE_BY_RCU cache are released by callbacks that use it. */
+	if (s->flags & SLAB_TYPESAFE_BY_RCU)
+		slab_rcu_barrier();
 	cache_free_struct(s);
 	return 0;
 }
@@ -438,11 +451,18 @@ int uslab_cache_tune(struct kmem_cache *s, unsigned int limit, unsigned int batc
 {
 	int err;
 
-	if (!s || limit < 1 || limit > SLAB_MAX_LIMIT || batchcount < 1 || batchcount > limit ||
+	if (!s || cache_is_child(s) || limit < 1 || limit > SLAB_MAX_LIMIT || batchcount < 1 || batchcount > limit ||
 	    batchcount > SLAB_MAX_BATCH || shared > SLAB_MAX_SHARED)
 		return -EINVAL;
 	slab_lock_all();
-	err = cache_setup_arrays(s, limit, batchcount, shared);
+	err = cache_tune_locked(s, limit, batchcount, shared);
+	if (!err) {
+		struct kmem_cache *child;
+
+		/* Children follow their root's tunables, as in the kernel. */
+		list_for_each_entry(child, &s->memcg_params.children_list, memcg_params.sibling)
+			cache_tune_locked(child, limit, batchcount, shared);
+	}
 	slab_unlock_all();
 	return err;
 }

@@ -91,7 +91,7 @@ struct slab *free_check_object(struct kmem_cache *s, const void *objp, const cha
 			    caller);
 		return NULL;
 	}
-	if (unlikely(s && slab->cache != s)) {
+	if (unlikely(s && slab->cache != s && slab->cache->memcg_params.root != s)) {
 		slab_report(s, objp, "%s: object belongs to cache %s", caller, slab->cache->name);
 		return NULL;
 	}
@@ -165,7 +165,11 @@ void kmem_cache_free(struct kmem_cache *s, void *objp)
 		return;
 	}
 	slab = free_check_object(s, objp, "kmem_cache_free");
-	if (likely(slab))
+	if (unlikely(!slab))
+		return;
+	if (unlikely(cache_is_child(slab->cache)))
+		memcg_cache_free(slab->cache, objp, slab);
+	else
 		cache_free(slab->cache, objp, slab);
 }
 

@@ -42,6 +42,7 @@ static int do_init(const struct uslab_config *cfg)
 	else if ((env = getenv("USLAB_REAP_MS")) != NULL)
 		reap_ms = (unsigned int)strtoul(env, NULL, 10);
 
+	memcg_caches_init();
 	slab_lock_all();
 	err = kmalloc_init_locked();
 	slab_unlock_all();

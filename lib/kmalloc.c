@@ -72,9 +72,22 @@ int kmalloc_init_locked(void)
 
 struct large_block {
 	void *addr;
-	size_t size;     /* bytes, whole pages */
+	size_t size;                /* bytes, whole pages */
 	int nid;
+	struct obj_cgroup *objcg;   /* the tenant charged for the pages, or NULL */
 };
+
+static void large_block_uncharge(struct large_block *lb)
+{
+	unsigned int pages = (unsigned int)(ALIGN_UP(lb->size, PAGE_SIZE) / PAGE_SIZE);
+
+	if (!lb->objcg)
+		return;
+	obj_cgroup_mod_stat(lb->objcg, MEMCG_KMALLOC_LARGE, -(long)pages);
+	obj_cgroup_uncharge_pages(lb->objcg, pages);
+	obj_cgroup_put(lb->objcg);
+	lb->objcg = NULL;
+}
 
 static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 {
@@ -86,6 +99,16 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 	lb = kmalloc(sizeof(*lb), flags & ~(__GFP_ZERO | __GFP_ACCOUNT));
 	if (!lb)
 		return NULL;
+	lb->objcg = NULL;
+	if (flags & __GFP_ACCOUNT) {
+		lb->objcg = memcg_charge_large(flags, (unsigned int)(bytes / PAGE_SIZE));
+		if (lb->objcg == (struct obj_cgroup *)-1) {
+			kfree(lb);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	lb->size = bytes;
 	lb->addr = topology_alloc_pages(nid, bytes);
 	if (!lb->addr && !(flags & __GFP_THISNODE)) {
 		int order[USLAB_MAX_NUMNODES];
@@ -110,6 +133,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 		memset(lb->addr, 0, size);
 	return lb->addr;
 fail:
+	large_block_uncharge(lb);
 	kfree(lb);
 	errno = ENOMEM;
 	return NULL;
@@ -131,6 +155,7 @@ void kmalloc_large_free(const void *p, uintptr_t value)
 	}
 	pagemap_clear(lb->addr, lb->size);
 	topology_free_pages(lb->addr, lb->size, lb->nid);
+	large_block_uncharge(lb);
 	kfree(lb);
 }
 
@@ -221,7 +246,11 @@ void kfree(const void *p)
 		return;
 	}
 	slab = free_check_object(NULL, p, "kfree");
-	if (likely(slab))
+	if (unlikely(!slab))
+		return;
+	if (unlikely(cache_is_child(slab->cache)))
+		memcg_cache_free(slab->cache, (void *)p, slab);
+	else
 		cache_free(slab->cache, (void *)p, slab);
 }
 

@@ -22,6 +22,7 @@
 #endif
 
 #include <uslab/slab.h>
+#include <urcu/urcu-memb.h> /* struct rcu_head, mapped to the memb flavour */
 #include "hotplug/internal.h"
 #include "memcg/internal.h"
 #include "private/list.h"
@@ -111,7 +112,10 @@ typedef uint16_t freelist_idx_t;
  * objects; freelist[0 .. active-1] are stale.
  */
 struct slab {
-	struct list_head list;     /* node list_lock: slabs_full/partial/free */
+	union {
+		struct list_head list;     /* node list_lock: slabs_full/partial/free */
+		struct rcu_head rcu;       /* off every list: deferred release */
+	};
 	struct kmem_cache *cache;  /* constant */
 	void *s_mem;               /* first object; constant */
 	void *pages;               /* first page; constant */
@@ -138,6 +142,28 @@ struct kmem_cache_node {
 	unsigned int colour_next;
 	bool free_touched;                  /* a free slab was used since the last reap */
 	struct array_cache *shared;         /* list_lock; NULL when shared == 0 */
+};
+
+/*
+ * struct memcg_cache_params - the legacy per-tenant child caches (kernels
+ * 4.x-5.8). A root cache that is accounted gets one child per tenant, created
+ * on the first accounted allocation of a thread of that tenant.
+ */
+struct memcg_cache_params {
+	struct kmem_cache *root;         /* constant; NULL for a root cache */
+	/* root caches */
+	struct kmem_cache **children;    /* [MEMCG_MAX_KMEM_IDS] by kmem id: slab_mutex writes,
+					  * RCU readers; allocated with the first child */
+	struct list_head children_list;  /* slab_mutex: every child, live or dying */
+	/* child caches */
+	struct list_head sibling;        /* slab_mutex: in the root's children_list */
+	struct mem_cgroup *memcg;        /* the tenant; dereferenced only while !dying */
+	struct obj_cgroup *objcg;        /* counted; charges follow reparenting */
+	int kmem_id;
+	bool dying;                      /* slab_mutex to set; no longer routed to */
+	bool destroy_queued;             /* atomic: a release is pending after a grace period */
+	unsigned long nr_slabs;          /* atomic: slabs alive; the cache goes when 0 and dying */
+	struct rcu_head rcu;
 };
 
 struct kmem_cache {
@@ -168,7 +194,10 @@ struct kmem_cache {
 	struct list_head list;              /* in slab_caches */
 
 	unsigned long stats[NR_SLAB_STATS]; /* relaxed atomics */
+	struct memcg_cache_params memcg_params;
 };
+
+#define CFLGS_MEMCG_CHILD 0x20000000u /* a tenant's child cache */
 
 /* ---- lib/cache.c ----------------------------------------------------------- */
 
@@ -185,6 +214,11 @@ struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsi
 				       slab_flags_t flags, void (*ctor)(void *));
 /* Allocate @cpu's alien arrays of @s (none on one node or with USLAB_NOALIENCACHE); 0 or -ENOMEM. */
 int cache_alloc_aliens(struct kmem_cache *s, int cpu);
+/* Install per-CPU and shared arrays of these sizes (slab_mutex held); 0 or -ENOMEM. */
+int cache_tune_locked(struct kmem_cache *s, unsigned int limit, unsigned int batchcount,
+		      unsigned int shared);
+/* Free a cache's structures; it must be empty and unreachable. */
+void cache_free_struct(struct kmem_cache *s);
 /* Drain every CPU, shared and alien array of @s into its node lists. */
 void cache_drain_arrays(struct kmem_cache *s);
 /* Free all free slabs of @s; return the number freed. */
@@ -303,6 +337,18 @@ void drain_shared_array(struct kmem_cache *s, int nid, bool force);
 /* Free up to @tofree free slabs of node @nid; returns how many were freed. */
 unsigned long drain_freelist(struct kmem_cache *s, int nid, unsigned long tofree);
 
+/* ---- lib/rcu.c ------------------------------------------------------------- */
+
+struct rcu_head; /* liburcu's */
+/* Register the calling thread with liburcu (once; unregistered at thread exit). */
+void slab_rcu_register(void);
+void slab_rcu_read_lock(void);
+void slab_rcu_read_unlock(void);
+/* Never with slab_mutex or a cache lock held. */
+void slab_synchronize_rcu(void);
+void slab_rcu_barrier(void);
+void slab_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
+
 /* ---- lib/report.c ---------------------------------------------------------- */
 
 /* Report misuse or corruption of @object in @s (NULL: no cache) and run the handler. */
@@ -310,6 +356,34 @@ void slab_report(const struct kmem_cache *s, const void *object, const char *fmt
 	printf_like(3, 4) USLAB_COLD;
 /* Print a non-fatal message naming the cache on stderr. */
 void slab_warn(const struct kmem_cache *s, const char *fmt, ...) printf_like(2, 3) USLAB_COLD;
+
+/* ---- lib/memcg_caches.c ---------------------------------------------------- */
+
+/* Allocate from the active tenant's child of root cache @s (creating it). */
+void *memcg_cache_alloc(struct kmem_cache *s, gfp_t flags, int nid);
+/* Free @objp of child cache @s (already checked) under RCU protection. */
+void memcg_cache_free(struct kmem_cache *s, void *objp, struct slab *slab);
+/* Charge/uncharge a new or released slab of a child cache. 0 or -ENOMEM. */
+int memcg_charge_slab(struct kmem_cache *s, gfp_t flags);
+void memcg_uncharge_slab(struct kmem_cache *s);
+/* Shut down every child of root @s (kernel shutdown_memcg_caches); slab_lock_all held. 0 or -EBUSY. */
+int memcg_shutdown_children_locked(struct kmem_cache *s, struct list_head *dead);
+/* Free the children collected by memcg_shutdown_children_locked(); no lock held. */
+void memcg_free_children(struct list_head *dead);
+/* Register with memcg; called once at init. */
+void memcg_caches_init(void);
+/* Objects allocated with __GFP_ACCOUNT in kmalloc_large: the payer, or NULL. */
+struct obj_cgroup *memcg_charge_large(gfp_t flags, unsigned int nr_pages);
+
+static inline bool cache_is_child(const struct kmem_cache *s)
+{
+	return s->flags & CFLGS_MEMCG_CHILD;
+}
+
+static inline bool cache_wants_account(const struct kmem_cache *s, gfp_t flags)
+{
+	return ((s->flags & SLAB_ACCOUNT) | (flags & __GFP_ACCOUNT)) && !cache_is_child(s);
+}
 
 /* ---- lib/kmalloc.c --------------------------------------------------------- */
 

@@ -81,14 +81,22 @@ struct slab *slab_create(struct kmem_cache *s, gfp_t flags, int nid)
 	size_t start;
 	void *pages;
 
-	pages = topology_alloc_pages(nid, bytes);
-	if (!pages)
+	/* A child cache's tenant pays for the slab before it exists. */
+	if (memcg_charge_slab(s, flags) < 0) {
+		errno = ENOMEM;
 		return NULL;
+	}
+	pages = topology_alloc_pages(nid, bytes);
+	if (!pages) {
+		memcg_uncharge_slab(s);
+		return NULL;
+	}
 
 	if (s->flags & CFLGS_OFF_SLAB) {
 		slab = kmalloc_node(s->mgmt_size, flags & ~(__GFP_ACCOUNT | __GFP_ZERO), nid);
 		if (!slab) {
 			topology_free_pages(pages, bytes, nid);
+			memcg_uncharge_slab(s);
 			return NULL;
 		}
 		start = 0;
@@ -119,6 +127,7 @@ struct slab *slab_create(struct kmem_cache *s, gfp_t flags, int nid)
 		if (s->flags & CFLGS_OFF_SLAB)
 			kfree(slab);
 		topology_free_pages(pages, bytes, nid);
+		memcg_uncharge_slab(s);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -126,18 +135,40 @@ struct slab *slab_create(struct kmem_cache *s, gfp_t flags, int nid)
 	return slab;
 }
 
-void slab_destroy(struct kmem_cache *s, struct slab *slab)
+/* Give the slab's pages back to the page provider and its tenant. */
+static void slab_release(struct kmem_cache *s, struct slab *slab)
 {
 	size_t bytes = PAGE_SIZE << s->gfporder;
 	void *pages = slab->pages;
 	int nid = slab->nid;
 
-	USLAB_ASSERT_INTERNAL(slab->active == 0);
 	pagemap_clear(pages, bytes);
 	if (s->flags & CFLGS_OFF_SLAB)
 		kfree(slab);
 	topology_free_pages(pages, bytes, nid);
 	cache_stat_add(s, STAT_REAPED, 1);
+	memcg_uncharge_slab(s);
+}
+
+static void slab_release_rcu(struct rcu_head *head)
+{
+	struct slab *slab = container_of(head, struct slab, rcu);
+
+	slab_release(slab->cache, slab);
+}
+
+/*
+ * A SLAB_TYPESAFE_BY_RCU slab keeps its pages (mapped, typed, in the page
+ * map) until readers that may still look at its objects are done; the cache
+ * outlives the callback because destroy waits with rcu_barrier().
+ */
+void slab_destroy(struct kmem_cache *s, struct slab *slab)
+{
+	USLAB_ASSERT_INTERNAL(slab->active == 0);
+	if (unlikely(s->flags & SLAB_TYPESAFE_BY_RCU))
+		slab_call_rcu(&slab->rcu, slab_release_rcu);
+	else
+		slab_release(s, slab);
 }
 
 void slabs_destroy(struct kmem_cache *s, struct list_head *list)

@@ -36,6 +36,11 @@ unsigned int memcg_id(const struct mem_cgroup *memcg)
 	return 1;
 }
 
+bool memcg_is_descendant(const struct mem_cgroup *memcg, const struct mem_cgroup *root)
+{
+	return memcg == root;
+}
+
 bool memcg_online(const struct mem_cgroup *memcg)
 {
 	(void)memcg;
