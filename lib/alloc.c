@@ -45,6 +45,11 @@ unsigned int node_take_objects(struct kmem_cache *s, int nid, gfp_t flags, void 
 	USLAB_ASSERT_INTERNAL(want > 0 && want <= SLAB_MAX_BATCH);
 	for (;;) {
 		umutex_lock(&n->list_lock);
+		if (unlikely(n->isolated)) {
+			/* The node is going offline: nothing may come from it. */
+			umutex_unlock(&n->list_lock);
+			return 0;
+		}
 		struct array_cache *shared = n->shared;
 		if (use_shared && shared && shared->avail) {
 			got = MIN(want, shared->avail);
@@ -158,7 +163,7 @@ void *cache_alloc(struct kmem_cache *s, gfp_t flags)
 			want = BATCHREFILL_LIMIT;
 		nid = ac->nid;
 	} else {
-		nid = cpu_to_node(topology_current_cpu());
+		nid = slab_cpu_mem_node(topology_current_cpu());
 	}
 	cpu_cache_end(slot);
 	if (unlikely(!ac)) {
@@ -177,7 +182,7 @@ void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid)
 {
 	void *obj;
 
-	if (nid == NUMA_NO_NODE || nid == numa_node_id())
+	if (nid == NUMA_NO_NODE || nid == slab_cpu_mem_node(topology_current_cpu()))
 		return cache_alloc(s, flags);
 	if (nid < 0 || nid >= (int)nr_node_ids) {
 		errno = EINVAL;

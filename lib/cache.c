@@ -38,7 +38,7 @@ void slab_unlock_all(void)
 
 /* ---- arrays ------------------------------------------------------------------ */
 
-static struct array_cache *array_alloc(unsigned int entries, unsigned int batchcount, int nid)
+struct array_cache *array_alloc(unsigned int entries, unsigned int batchcount, int nid)
 {
 	struct array_cache *ac;
 	size_t bytes = sizeof(*ac) + entries * sizeof(void *);
@@ -53,7 +53,7 @@ static struct array_cache *array_alloc(unsigned int entries, unsigned int batchc
 }
 
 /* Give every object of an array nobody else can reach back to its node. */
-static void array_release(struct kmem_cache *s, struct array_cache *ac)
+void array_release(struct kmem_cache *s, struct array_cache *ac)
 {
 	for (unsigned int done = 0; done < ac->avail;) {
 		unsigned int k = MIN(ac->avail - done, (unsigned int)SLAB_MAX_BATCH);
@@ -80,12 +80,15 @@ int cache_tune_locked(struct kmem_cache *s, unsigned int limit, unsigned int bat
 	memset(cpu_new, 0, sizeof(cpu_new));
 	memset(node_new, 0, sizeof(node_new));
 	for (cpu = 0; cpu < (int)ncpu; cpu++) {
-		cpu_new[cpu] = array_alloc(limit, batchcount, cpu_to_node(cpu));
+		/* An offline CPU has no array until it comes up (slab_prepare_cpu). */
+		if (!cpu_online(cpu))
+			continue;
+		cpu_new[cpu] = array_alloc(limit, batchcount, slab_cpu_mem_node(cpu));
 		if (!cpu_new[cpu])
 			goto fail;
 	}
 	for (nid = 0; nid < (int)nnode && shared; nid++) {
-		if (!s->node[nid])
+		if (!s->node[nid] || !hotplug_nr_online_cpus_node(nid))
 			continue;
 		node_new[nid] = array_alloc(shared * batchcount, batchcount, nid);
 		if (!node_new[nid])
@@ -95,6 +98,8 @@ int cache_tune_locked(struct kmem_cache *s, unsigned int limit, unsigned int bat
 	for (cpu = 0; cpu < (int)ncpu; cpu++) {
 		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
 
+		if (!cpu_new[cpu])
+			continue;
 		umutex_lock(&slot->lock);
 		struct array_cache *old = slot->ac;
 		if (old)
@@ -178,7 +183,7 @@ static void cache_default_tunables(const struct kmem_cache *s, unsigned int *lim
 
 /* ---- creation ------------------------------------------------------------------ */
 
-static struct kmem_cache_node *node_alloc(void)
+struct kmem_cache_node *node_alloc(void)
 {
 	struct kmem_cache_node *n;
 

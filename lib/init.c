@@ -43,9 +43,13 @@ static int do_init(const struct uslab_config *cfg)
 		reap_ms = (unsigned int)strtoul(env, NULL, 10);
 
 	memcg_caches_init();
+	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++)
+		slab_cpu_mem_nodes[cpu] = cpu_to_node(cpu);
 	slab_lock_all();
 	err = kmalloc_init_locked();
 	slab_unlock_all();
+	if (!err)
+		err = slab_hotplug_init();
 	if (err)
 		return err;
 	__atomic_store_n(&uslab_initialized, true, __ATOMIC_RELEASE);

@@ -95,7 +95,11 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 	size_t bytes = ALIGN_UP(size, PAGE_SIZE);
 
 	if (nid == NUMA_NO_NODE)
-		nid = numa_node_id();
+		nid = slab_cpu_mem_node(topology_current_cpu());
+	if (!node_online(nid) && (flags & __GFP_THISNODE)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	lb = kmalloc(sizeof(*lb), flags & ~(__GFP_ZERO | __GFP_ACCOUNT));
 	if (!lb)
 		return NULL;
@@ -109,7 +113,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 		}
 	}
 	lb->size = bytes;
-	lb->addr = topology_alloc_pages(nid, bytes);
+	lb->addr = node_online(nid) ? topology_alloc_pages(nid, bytes) : NULL;
 	if (!lb->addr && !(flags & __GFP_THISNODE)) {
 		int order[USLAB_MAX_NUMNODES];
 		unsigned int nr = topology_nodes_by_distance(nid, order, ARRAY_SIZE(order));

@@ -141,6 +141,7 @@ struct kmem_cache_node {
 	unsigned int free_limit;
 	unsigned int colour_next;
 	bool free_touched;                  /* a free slab was used since the last reap */
+	bool isolated;                      /* memory node going offline: no allocation */
 	struct array_cache *shared;         /* list_lock; NULL when shared == 0 */
 };
 
@@ -212,6 +213,10 @@ void slab_unlock_all(void);
 /* Create a cache (kmalloc caches use this at init); slab_mutex held. */
 struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsigned int align,
 				       slab_flags_t flags, void (*ctor)(void *));
+struct array_cache *array_alloc(unsigned int entries, unsigned int batchcount, int nid);
+/* Return the objects of an array nobody else reaches to their node, and free it. */
+void array_release(struct kmem_cache *s, struct array_cache *ac);
+struct kmem_cache_node *node_alloc(void);
 /* Allocate @cpu's alien arrays of @s (none on one node or with USLAB_NOALIENCACHE); 0 or -ENOMEM. */
 int cache_alloc_aliens(struct kmem_cache *s, int cpu);
 /* Install per-CPU and shared arrays of these sizes (slab_mutex held); 0 or -ENOMEM. */
@@ -336,6 +341,20 @@ void drain_alien_arrays(struct kmem_cache *s, int cpu, int nid, bool trylock);
 void drain_shared_array(struct kmem_cache *s, int nid, bool force);
 /* Free up to @tofree free slabs of node @nid; returns how many were freed. */
 unsigned long drain_freelist(struct kmem_cache *s, int nid, unsigned long tofree);
+
+/* ---- lib/hotplug_cb.c ------------------------------------------------------ */
+
+/*
+ * The node a CPU's arrays take memory from: its own while that node is online,
+ * else the nearest online node (the kernel's numa_mem_id()).
+ */
+extern int slab_cpu_mem_nodes[USLAB_NR_CPUS];
+static inline int slab_cpu_mem_node(int cpu)
+{
+	return READ_ONCE(slab_cpu_mem_nodes[cpu]);
+}
+/* Register slab's CPU and memory hotplug callbacks; 0 or -errno. */
+int slab_hotplug_init(void);
 
 /* ---- lib/rcu.c ------------------------------------------------------------- */
 
