@@ -419,6 +419,9 @@ int uslab_cache_destroy(struct kmem_cache *s)
 
 	if (!s || cache_is_child(s))
 		return -EINVAL;
+	/* Objects queued by kfree_rcu() may be this cache's: let them go first. */
+	if ((s->flags & SLAB_TYPESAFE_BY_RCU) || slab_kfree_rcu_pending())
+		kvfree_rcu_barrier();
 	slab_lock_all();
 	if (--s->refcount > 0) {
 		slab_unlock_all();

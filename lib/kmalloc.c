@@ -206,6 +206,29 @@ void *kmalloc_node(size_t size, gfp_t flags, int node)
 	return obj;
 }
 
+void *kvmalloc(size_t size, gfp_t flags)
+{
+	if (size <= KMALLOC_MAX_SIZE)
+		return kmalloc_node(size, flags, NUMA_NO_NODE);
+	if ((flags & ~__GFP_BITS_MASK) || size > (1ul << 46)) {
+		errno = (flags & ~__GFP_BITS_MASK) ? EINVAL : ENOMEM;
+		return NULL;
+	}
+	if (uslab_ensure_init())
+		return NULL;
+	return kmalloc_large_alloc(size, flags, NUMA_NO_NODE);
+}
+
+void *kvzalloc(size_t size, gfp_t flags)
+{
+	return kvmalloc(size, flags | __GFP_ZERO);
+}
+
+void kvfree(const void *p)
+{
+	kfree(p);
+}
+
 void *kmalloc(size_t size, gfp_t flags)
 {
 	return kmalloc_node(size, flags, NUMA_NO_NODE);

@@ -15,6 +15,7 @@
 #include "lib/slab.h"
 
 #include <pthread.h>
+#include <time.h>
 
 
 static pthread_key_t rcu_thread_key;
@@ -77,4 +78,208 @@ void slab_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
 {
 	slab_rcu_register();
 	urcu_memb_call_rcu(head, func);
+}
+
+/* ---- kfree_rcu ------------------------------------------------------------------ */
+
+/*
+ * kfree_rcu() and kvfree_rcu() queue pointers in per-CPU batches of
+ * KFREE_BATCH; a full batch goes to call_rcu() as one callback that frees
+ * every pointer, so a million calls cost about four thousand callbacks, not
+ * a million. A monitor thread, started on first use, hands over batches that
+ * sat partly filled for KFREE_DRAIN_MS, so memory is bounded even when calls
+ * stop. The embedded rcu_head of kfree_rcu(ptr, field) is not written: the
+ * batch holds the pointer (this keeps the object's bytes untouched, which
+ * SLAB_TYPESAFE_BY_RCU readers rely on).
+ *
+ * krc[cpu].lock (LOCK_LEAF) protects that CPU's current batch; batches are
+ * allocated and handed over with no lock held.
+ */
+#define KFREE_BATCH     ((2048 - sizeof(struct rcu_head) - 2 * sizeof(unsigned long)) / sizeof(void *))
+#define KFREE_DRAIN_MS  20
+
+struct kfree_rcu_batch {
+	struct rcu_head rcu;
+	unsigned long nr;
+	unsigned long born_ms;
+	void *ptrs[KFREE_BATCH];
+};
+
+static struct kfree_rcu_cpu {
+	struct umutex lock;
+	struct kfree_rcu_batch *cur;
+} __attribute__((aligned(CACHE_LINE))) krc[USLAB_NR_CPUS];
+
+static pthread_once_t krc_once = PTHREAD_ONCE_INIT;
+static unsigned long kfree_rcu_queued;     /* atomic: pointers queued, not yet freed */
+static unsigned long kfree_rcu_callbacks;  /* atomic: batches handed to call_rcu */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool started;
+} monitor = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
+
+static unsigned long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long)ts.tv_sec * 1000 + (unsigned long)ts.tv_nsec / 1000000;
+}
+
+static void krc_init(void)
+{
+	for (int cpu = 0; cpu < USLAB_NR_CPUS; cpu++)
+		umutex_init(&krc[cpu].lock, LOCK_LEAF);
+}
+
+static void kfree_rcu_batch_free(struct rcu_head *head)
+{
+	struct kfree_rcu_batch *b = container_of(head, struct kfree_rcu_batch, rcu);
+	unsigned long nr = b->nr;
+
+	for (unsigned long i = 0; i < nr; i++)
+		kfree(b->ptrs[i]);
+	kfree(b);
+	__atomic_sub_fetch(&kfree_rcu_queued, nr, __ATOMIC_RELEASE);
+}
+
+static void kfree_rcu_submit(struct kfree_rcu_batch *b)
+{
+	__atomic_add_fetch(&kfree_rcu_callbacks, 1, __ATOMIC_RELAXED);
+	slab_call_rcu(&b->rcu, kfree_rcu_batch_free);
+}
+
+/* Hand over batches older than @min_age_ms (0: all); returns how many remain queued. */
+static unsigned long kfree_rcu_flush(unsigned long min_age_ms)
+{
+	unsigned long now = now_ms(), waiting = 0;
+
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct kfree_rcu_cpu *k = &krc[cpu];
+		struct kfree_rcu_batch *b = NULL;
+
+		if (!READ_ONCE(k->cur))
+			continue;
+		umutex_lock(&k->lock);
+		if (k->cur && now - k->cur->born_ms >= min_age_ms) {
+			b = k->cur;
+			k->cur = NULL;
+		} else if (k->cur) {
+			waiting++;
+		}
+		umutex_unlock(&k->lock);
+		if (b)
+			kfree_rcu_submit(b);
+	}
+	return waiting;
+}
+
+static void *kfree_rcu_monitor(void *arg)
+{
+	(void)arg;
+	slab_rcu_register();
+	pthread_mutex_lock(&monitor.lock);
+	for (;;) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += KFREE_DRAIN_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&monitor.wake, &monitor.lock, &ts);
+		pthread_mutex_unlock(&monitor.lock);
+		bool idle = kfree_rcu_flush(KFREE_DRAIN_MS) == 0;
+		pthread_mutex_lock(&monitor.lock);
+		/* Nothing partly filled: sleep until a new batch starts. */
+		if (idle && !__atomic_load_n(&kfree_rcu_queued, __ATOMIC_ACQUIRE))
+			pthread_cond_wait(&monitor.wake, &monitor.lock);
+	}
+	return NULL;
+}
+
+static void kfree_rcu_monitor_kick(void)
+{
+	pthread_mutex_lock(&monitor.lock);
+	if (!monitor.started) {
+		pthread_t t;
+		pthread_attr_t attr;
+
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		monitor.started = pthread_create(&t, &attr, kfree_rcu_monitor, NULL) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	pthread_cond_signal(&monitor.wake);
+	pthread_mutex_unlock(&monitor.lock);
+}
+
+void kvfree_call_rcu(void *head, void *ptr)
+{
+	struct kfree_rcu_batch *b, *full = NULL, *spare = NULL;
+	struct kfree_rcu_cpu *k;
+	bool started = false;
+
+	(void)head;
+	if (ZERO_OR_NULL_PTR(ptr))
+		return;
+	pthread_once(&krc_once, krc_init);
+	__atomic_add_fetch(&kfree_rcu_queued, 1, __ATOMIC_RELAXED);
+	k = &krc[topology_current_cpu()];
+	for (;;) {
+		umutex_lock(&k->lock);
+		b = k->cur;
+		if (!b && spare) {
+			b = k->cur = spare;
+			b->born_ms = now_ms();
+			spare = NULL;
+			started = true;
+		}
+		if (b) {
+			b->ptrs[b->nr++] = ptr;
+			if (b->nr == KFREE_BATCH) {
+				full = b;
+				k->cur = NULL;
+			}
+		}
+		umutex_unlock(&k->lock);
+		if (b)
+			break;
+		spare = kmalloc(sizeof(*spare), GFP_KERNEL);
+		if (!spare) {
+			/* No memory for a batch: wait for the grace period here. */
+			slab_synchronize_rcu();
+			kfree(ptr);
+			__atomic_sub_fetch(&kfree_rcu_queued, 1, __ATOMIC_RELEASE);
+			return;
+		}
+		spare->nr = 0;
+	}
+	kfree(spare);
+	if (full)
+		kfree_rcu_submit(full);
+	if (started)
+		kfree_rcu_monitor_kick();
+}
+
+void kvfree_rcu_barrier(void)
+{
+	pthread_once(&krc_once, krc_init);
+	kfree_rcu_flush(0);
+	slab_rcu_barrier();
+}
+
+bool slab_kfree_rcu_pending(void)
+{
+	return __atomic_load_n(&kfree_rcu_queued, __ATOMIC_ACQUIRE) != 0;
+}
+
+void uslab_kfree_rcu_stats(unsigned long *queued, unsigned long *callbacks)
+{
+	if (queued)
+		*queued = __atomic_load_n(&kfree_rcu_queued, __ATOMIC_ACQUIRE);
+	if (callbacks)
+		*callbacks = __atomic_load_n(&kfree_rcu_callbacks, __ATOMIC_RELAXED);
 }

@@ -367,6 +367,8 @@ void slab_rcu_read_unlock(void);
 void slab_synchronize_rcu(void);
 void slab_rcu_barrier(void);
 void slab_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
+/* True while kfree_rcu() pointers wait for their grace period. */
+bool slab_kfree_rcu_pending(void);
 
 /* ---- lib/report.c ---------------------------------------------------------- */
 

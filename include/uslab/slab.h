@@ -241,6 +241,44 @@ USLAB_API char *kstrndup(const char *s, size_t max, gfp_t gfp);
 /** kmemdup - kmalloc'd copy of @len bytes at @src */
 USLAB_API void *kmemdup(const void *src, size_t len, gfp_t gfp);
 
+/* ---- RCU -------------------------------------------------------------------- */
+
+/**
+ * kvfree_call_rcu - free @ptr (from kmalloc, kvmalloc or any cache) after an
+ * RCU grace period of liburcu's default flavour (urcu-memb)
+ * @head: address of a struct rcu_head inside the object, or NULL; unused
+ *        (uslab never writes into the object)
+ * @ptr: the object; NULL and ZERO_SIZE_PTR are ignored
+ *
+ * Pointers are batched per CPU (one call_rcu per ~250 pointers). Without
+ * memory for a batch the call waits for a grace period itself.
+ * Context: may block briefly; not from inside an RCU read-side section when
+ * memory is short.
+ */
+USLAB_API void kvfree_call_rcu(void *head, void *ptr);
+/** kfree_rcu - kfree(@ptr) after a grace period; @rhf names its struct rcu_head field */
+#define kfree_rcu(ptr, rhf) kvfree_call_rcu((void *)&(ptr)->rhf, (void *)(ptr))
+#define kvfree_rcu_arg_1(ptr) kvfree_call_rcu(NULL, (void *)(ptr))
+#define kvfree_rcu_arg_2(ptr, rhf) kfree_rcu(ptr, rhf)
+#define USLAB_KVFREE_PICK(a, b, name, ...) name
+/** kvfree_rcu - kvfree_rcu(ptr, field) or the headless kvfree_rcu(ptr) */
+#define kvfree_rcu(...) USLAB_KVFREE_PICK(__VA_ARGS__, kvfree_rcu_arg_2, kvfree_rcu_arg_1, )(__VA_ARGS__)
+/**
+ * kvfree_rcu_barrier - wait until every pointer queued by kfree_rcu() and
+ * kvfree_rcu() before the call has been freed (and every other call_rcu
+ * callback queued before it has run: it ends with rcu_barrier())
+ */
+USLAB_API void kvfree_rcu_barrier(void);
+/** uslab_kfree_rcu_stats - pointers still waiting, and batches handed to call_rcu so far */
+USLAB_API void uslab_kfree_rcu_stats(unsigned long *queued, unsigned long *callbacks);
+
+/** kvmalloc - kmalloc() that also serves sizes above KMALLOC_MAX_SIZE with whole pages */
+USLAB_API void *kvmalloc(size_t size, gfp_t flags);
+/** kvzalloc - kvmalloc() with __GFP_ZERO */
+USLAB_API void *kvzalloc(size_t size, gfp_t flags);
+/** kvfree - free memory from kvmalloc() or kmalloc() */
+USLAB_API void kvfree(const void *p);
+
 /* ---- uslab extras -------------------------------------------------------- */
 
 /**
