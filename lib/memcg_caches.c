@@ -189,6 +189,7 @@ static void memcg_child_release_rcu(struct rcu_head *head)
 	struct kmem_cache *s = container_of(head, struct kmem_cache, memcg_params.rcu);
 	bool release = false;
 
+	slab_rcu_callback_begin(head);
 	slab_lock_all();
 	__atomic_store_n(&s->memcg_params.destroy_queued, false, __ATOMIC_RELEASE);
 	if (s->memcg_params.root && __atomic_load_n(&s->memcg_params.nr_slabs, __ATOMIC_ACQUIRE) == 0) {
@@ -199,6 +200,7 @@ static void memcg_child_release_rcu(struct rcu_head *head)
 	slab_unlock_all();
 	if (release)
 		memcg_child_free(s);
+	slab_rcu_callback_end();
 }
 
 /* Stop routing to @child, empty its arrays and release its free slabs. slab_lock_all held. */

@@ -60,6 +60,9 @@ void slab_rcu_read_unlock(void)
 	urcu_memb_read_unlock();
 }
 
+/* Every callback releases this when done; rcu_barrier() acquires it (TSan only). */
+static int rcu_barrier_token;
+
 void slab_synchronize_rcu(void)
 {
 	USLAB_ASSERT_INTERNAL(!lock_witness_held(LOCK_SLAB_MUTEX));
@@ -72,12 +75,24 @@ void slab_rcu_barrier(void)
 	USLAB_ASSERT_INTERNAL(!lock_witness_held(LOCK_SLAB_MUTEX));
 	slab_rcu_register();
 	urcu_memb_barrier();
+	tsan_acquire(&rcu_barrier_token);
 }
 
 void slab_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
 {
 	slab_rcu_register();
+	tsan_release(head);
 	urcu_memb_call_rcu(head, func);
+}
+
+void slab_rcu_callback_begin(struct rcu_head *head)
+{
+	tsan_acquire(head);
+}
+
+void slab_rcu_callback_end(void)
+{
+	tsan_release(&rcu_barrier_token);
 }
 
 /* ---- kfree_rcu ------------------------------------------------------------------ */
@@ -107,7 +122,7 @@ struct kfree_rcu_batch {
 
 static struct kfree_rcu_cpu {
 	struct umutex lock;
-	struct kfree_rcu_batch *cur;
+	struct kfree_rcu_batch *cur; /* lock to change; peeked with READ_ONCE */
 } __attribute__((aligned(CACHE_LINE))) krc[USLAB_NR_CPUS];
 
 static pthread_once_t krc_once = PTHREAD_ONCE_INIT;
@@ -136,12 +151,15 @@ static void krc_init(void)
 static void kfree_rcu_batch_free(struct rcu_head *head)
 {
 	struct kfree_rcu_batch *b = container_of(head, struct kfree_rcu_batch, rcu);
-	unsigned long nr = b->nr;
+	unsigned long nr;
 
+	slab_rcu_callback_begin(head);
+	nr = b->nr;
 	for (unsigned long i = 0; i < nr; i++)
 		kfree(b->ptrs[i]);
 	kfree(b);
 	__atomic_sub_fetch(&kfree_rcu_queued, nr, __ATOMIC_RELEASE);
+	slab_rcu_callback_end();
 }
 
 static void kfree_rcu_submit(struct kfree_rcu_batch *b)
@@ -164,7 +182,7 @@ static unsigned long kfree_rcu_flush(unsigned long min_age_ms)
 		umutex_lock(&k->lock);
 		if (k->cur && now - k->cur->born_ms >= min_age_ms) {
 			b = k->cur;
-			k->cur = NULL;
+			WRITE_ONCE(k->cur, NULL);
 		} else if (k->cur) {
 			waiting++;
 		}
@@ -232,7 +250,8 @@ void kvfree_call_rcu(void *head, void *ptr)
 		umutex_lock(&k->lock);
 		b = k->cur;
 		if (!b && spare) {
-			b = k->cur = spare;
+			b = spare;
+			WRITE_ONCE(k->cur, b);
 			b->born_ms = now_ms();
 			spare = NULL;
 			started = true;
@@ -241,7 +260,7 @@ void kvfree_call_rcu(void *head, void *ptr)
 			b->ptrs[b->nr++] = ptr;
 			if (b->nr == KFREE_BATCH) {
 				full = b;
-				k->cur = NULL;
+				WRITE_ONCE(k->cur, NULL);
 			}
 		}
 		umutex_unlock(&k->lock);

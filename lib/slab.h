@@ -367,6 +367,9 @@ void slab_rcu_read_unlock(void);
 void slab_synchronize_rcu(void);
 void slab_rcu_barrier(void);
 void slab_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
+/* Bracket the body of every RCU callback of lib/ (TSan annotations). */
+void slab_rcu_callback_begin(struct rcu_head *head);
+void slab_rcu_callback_end(void);
 /* True while kfree_rcu() pointers wait for their grace period. */
 bool slab_kfree_rcu_pending(void);
 

@@ -154,7 +154,9 @@ static void slab_release_rcu(struct rcu_head *head)
 {
 	struct slab *slab = container_of(head, struct slab, rcu);
 
+	slab_rcu_callback_begin(head);
 	slab_release(slab->cache, slab);
+	slab_rcu_callback_end();
 }
 
 /*

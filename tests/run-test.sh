@@ -6,5 +6,11 @@ CK_FORK=yes
 CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120}
 CK_VERBOSITY=${CK_VERBOSITY:-normal}
 export CK_FORK CK_DEFAULT_TIMEOUT CK_VERBOSITY
+# Sanitizer builds: liburcu is not instrumented (tests/tsan.supp); leaks are
+# errors; abort on the first report.
+TSAN_OPTIONS="suppressions=${top_srcdir:-.}/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+ASAN_OPTIONS="detect_leaks=1 abort_on_error=1 ${ASAN_OPTIONS:-}"
+UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1 ${UBSAN_OPTIONS:-}"
+export TSAN_OPTIONS ASAN_OPTIONS UBSAN_OPTIONS
 unset USLAB_TOPOLOGY USLAB_NOMERGE USLAB_REAP_MS USLAB_DEBUG USLAB_FAIL
 exec "$@"

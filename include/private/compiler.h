@@ -37,6 +37,20 @@
 #define READ_ONCE(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
+/*
+ * ThreadSanitizer cannot see the ordering liburcu provides (grace periods,
+ * rcu_barrier); these annotate it. No-ops in other builds.
+ */
+#ifdef USLAB_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define tsan_acquire(a) __tsan_acquire((void *)(a))
+#define tsan_release(a) __tsan_release((void *)(a))
+#else
+#define tsan_acquire(a) ((void)(a))
+#define tsan_release(a) ((void)(a))
+#endif
+
 /* Build switches that always compile (jemalloc's config_* style). */
 static const int config_debug = USLAB_DEBUG_LEVEL;
 
