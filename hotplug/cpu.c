@@ -33,6 +33,10 @@
 #include <errno.h>
 #include <stdio.h>
 
+/*
+ * cpu_hotplug_lock (LOCK_CPU_HOTPLUG): read side keeps the online CPU mask as
+ * it is; write side changes it and guards the cpuhp tables below.
+ */
 struct percpu_rwsem cpu_hotplug_lock =
 	PERCPU_RWSEM_INITIALIZER(PERCPU_RWSEM_CPUS, LOCK_CPU_HOTPLUG, "cpu_hotplug_lock");
 

@@ -119,7 +119,11 @@ struct notifier_block {
 	int priority; /* higher runs first */
 };
 
-/* Context: takes the mems write lock. Return: 0. */
+/*
+ * Context: takes the mems write lock (mem_hotplug_begin(): cpus_read_lock()
+ * first); must not hold get_online_mems(). Registering a block twice aborts.
+ * Return: 0.
+ */
 int register_memory_notifier(struct notifier_block *nb);
 void unregister_memory_notifier(struct notifier_block *nb);
 

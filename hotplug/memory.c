@@ -34,10 +34,18 @@
 
 #include <errno.h>
 
+/*
+ * mem_hotplug_lock (LOCK_MEM_HOTPLUG, inside cpu_hotplug_lock): read side
+ * keeps the online node mask as it is; write side changes it and guards
+ * memory_chain.
+ */
 struct percpu_rwsem mem_hotplug_lock =
 	PERCPU_RWSEM_INITIALIZER(PERCPU_RWSEM_MEMS, LOCK_MEM_HOTPLUG, "mem_hotplug_lock");
 
-/* Sorted by priority, highest first; equal priorities in registration order. */
+/*
+ * Sorted by priority, highest first; equal priorities in registration order.
+ * Protected by the mems write side (registration and delivery both hold it).
+ */
 static struct notifier_block *memory_chain;
 
 void get_online_mems(void)

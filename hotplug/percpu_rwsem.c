@@ -45,6 +45,11 @@
  * release what it took before it exits; a leaked read side blocks writers
  * forever.
  *
+ * Fairness: a pending writer holds off new readers, so writers cannot starve;
+ * a reader woken by a writer's release may find the next writer already
+ * pending and wait again, so a continuous stream of writers could starve
+ * readers. Hotplug writers are rare and bounded; nothing more is needed.
+ *
  * Lock order: a semaphore's level is its place in private/lock.h; the debug
  * witness sees the outermost acquisition of a thread only (read or write),
  * because inner ones never block. writer_mutex is held for the whole write
