@@ -212,49 +212,46 @@ static inline bool gfp_valid(struct kmem_cache *s, gfp_t flags)
 	return true;
 }
 
-void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
+/* Every object-cache allocation API lands here with its caller's address. */
+void *slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *caller)
 {
 	void *obj;
 
 	if (!gfp_valid(s, flags))
 		return NULL;
 	if (unlikely(cache_wants_account(s, flags)))
-		obj = memcg_cache_alloc(s, flags, NUMA_NO_NODE);
-	else
+		obj = memcg_cache_alloc(s, flags, nid);
+	else if (likely(nid == NUMA_NO_NODE))
 		obj = cache_alloc(s, flags);
-	if (unlikely(flags & __GFP_ZERO) && obj)
-		memset(obj, 0, s->object_size);
-	return obj;
+	else
+		obj = cache_alloc_node(s, flags, nid);
+	return slab_post_alloc(obj, flags, caller);
+}
+
+void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
+{
+	return slab_alloc_node(s, flags, NUMA_NO_NODE, __builtin_return_address(0));
 }
 
 void *kmem_cache_alloc_lru(struct kmem_cache *s, struct list_lru *lru, gfp_t flags)
 {
 	(void)lru;
-	return kmem_cache_alloc(s, flags);
+	return slab_alloc_node(s, flags, NUMA_NO_NODE, __builtin_return_address(0));
 }
 
 void *kmem_cache_zalloc(struct kmem_cache *s, gfp_t flags)
 {
-	return kmem_cache_alloc(s, flags | __GFP_ZERO);
+	return slab_alloc_node(s, flags | __GFP_ZERO, NUMA_NO_NODE, __builtin_return_address(0));
 }
 
 void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
 {
-	void *obj;
-
-	if (!gfp_valid(s, flags))
-		return NULL;
-	if (unlikely(cache_wants_account(s, flags)))
-		obj = memcg_cache_alloc(s, flags, node);
-	else
-		obj = cache_alloc_node(s, flags, node);
-	if (unlikely(flags & __GFP_ZERO) && obj)
-		memset(obj, 0, s->object_size);
-	return obj;
+	return slab_alloc_node(s, flags, node, __builtin_return_address(0));
 }
 
 int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size, void **p)
 {
+	const void *caller = __builtin_return_address(0);
 	struct cpu_cache_slot *slot;
 	struct array_cache *ac;
 	size_t i = 0;
@@ -263,36 +260,26 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size, void *
 		errno = EINVAL;
 		return 0;
 	}
-	if (unlikely(cache_wants_account(s, flags))) {
-		for (i = 0; i < size; i++) {
-			p[i] = kmem_cache_alloc(s, flags);
-			if (unlikely(!p[i])) {
-				kmem_cache_free_bulk(s, i, p);
-				errno = ENOMEM;
-				return 0;
-			}
+	if (likely(!cache_wants_account(s, flags))) {
+		/* Take what the CPU array has in one section, then the normal path. */
+		ac = cpu_cache_begin(s, &slot);
+		if (ac && ac->avail) {
+			ac->touched = 1;
+			while (i < size && ac->avail)
+				p[i++] = ac->entry[--ac->avail];
+			ac->stats[STAT_ALLOC_HIT] += i;
 		}
-		return (int)size;
+		cpu_cache_end(slot);
+		for (size_t j = 0; j < i; j++)
+			slab_post_alloc(p[j], flags, caller);
 	}
-	/* Take what the CPU array has in one section, then the normal path. */
-	ac = cpu_cache_begin(s, &slot);
-	if (ac && ac->avail) {
-		ac->touched = 1;
-		while (i < size && ac->avail)
-			p[i++] = ac->entry[--ac->avail];
-		ac->stats[STAT_ALLOC_HIT] += i;
-	}
-	cpu_cache_end(slot);
 	for (; i < size; i++) {
-		p[i] = cache_alloc(s, flags);
+		p[i] = slab_alloc_node(s, flags, NUMA_NO_NODE, caller);
 		if (unlikely(!p[i])) {
 			kmem_cache_free_bulk(s, i, p);
 			errno = ENOMEM;
 			return 0;
 		}
 	}
-	if (flags & __GFP_ZERO)
-		for (i = 0; i < size; i++)
-			memset(p[i], 0, s->object_size);
 	return (int)size;
 }

@@ -251,6 +251,9 @@ struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsi
 	s->ctor = ctor;
 	s->align = cache_alignment(flags, align, size);
 	s->size = ALIGN_UP(size, s->align);
+	s->tool_hooks = slab_tools_active;
+	debug_calculate_layout(s);
+	s->reciprocal_size = UINT64_MAX / s->size + 1;
 	s->refcount = 1;
 	INIT_LIST_HEAD(&s->memcg_params.children_list);
 	INIT_LIST_HEAD(&s->memcg_params.sibling);
@@ -335,6 +338,8 @@ struct kmem_cache *kmem_cache_create(const char *name, unsigned int size, unsign
 		return NULL;
 	}
 
+	/* USLAB_DEBUG may ask for debug flags, which also forbid merging. */
+	flags |= debug_flags_for(name);
 	slab_lock_all();
 	s = cache_find_mergeable(size, align, flags, ctor);
 	if (s)
@@ -398,6 +403,7 @@ int kmem_cache_shrink(struct kmem_cache *s)
 
 	if (!s)
 		return -EINVAL;
+	quarantine_flush(s);
 	cpus_read_lock();
 	get_online_mems();
 	in_use = cache_shrink_locked(s);
@@ -419,9 +425,10 @@ int uslab_cache_destroy(struct kmem_cache *s)
 
 	if (!s || cache_is_child(s))
 		return -EINVAL;
-	/* Objects queued by kfree_rcu() may be this cache's: let them go first. */
+	/* Objects queued by kfree_rcu() or quarantined may be this cache's: let them go first. */
 	if ((s->flags & SLAB_TYPESAFE_BY_RCU) || slab_kfree_rcu_pending())
 		kvfree_rcu_barrier();
+	quarantine_flush(s);
 	slab_lock_all();
 	if (--s->refcount > 0) {
 		slab_unlock_all();
@@ -429,9 +436,14 @@ int uslab_cache_destroy(struct kmem_cache *s)
 	}
 	in_use = cache_shrink_locked(s);
 	if (in_use || memcg_shutdown_children_locked(s, &dead_children)) {
+		struct kmem_cache *child;
+
 		s->refcount = 1;
 		fprintf(stderr, "kmem_cache_destroy %s: Slab cache still has objects%s\n", s->name,
 			in_use ? "" : " (in tenant child caches)");
+		uslab_cache_leaks(s, stderr);
+		list_for_each_entry(child, &s->memcg_params.children_list, memcg_params.sibling)
+			uslab_cache_leaks(child, stderr);
 		slab_unlock_all();
 		return -EBUSY;
 	}

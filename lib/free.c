@@ -77,29 +77,45 @@ void node_put_objects(struct kmem_cache *s, int nid, void **objs, unsigned int n
 	slabs_destroy(s, &to_destroy);
 }
 
-struct slab *free_check_object(struct kmem_cache *s, const void *objp, const char *caller)
+struct slab *free_check_object(struct kmem_cache *s, const void *objp, const char *what,
+			       bool freeing, const void *caller)
 {
 	uintptr_t v = pagemap_lookup(objp);
 	struct slab *slab = (struct slab *)v;
+	struct kmem_cache *c;
+	long idx;
 
 	if (unlikely(v == 0)) {
-		slab_report(s, objp, "%s: pointer was not allocated by uslab", caller);
+		slab_report(s, objp, "%s: pointer was not allocated by uslab", what);
 		return NULL;
 	}
 	if (unlikely(v & PAGEMAP_LARGE)) {
 		slab_report(s, objp, "%s: pointer is a kmalloc_large block, not an object of this cache",
-			    caller);
+			    what);
 		return NULL;
 	}
-	if (unlikely(s && slab->cache != s && slab->cache->memcg_params.root != s)) {
-		slab_report(s, objp, "%s: object belongs to cache %s", caller, slab->cache->name);
+	c = slab->cache;
+	if (unlikely(s && c != s && c->memcg_params.root != s)) {
+		slab_report(s, objp, "%s: object belongs to cache %s", what, c->name);
 		return NULL;
 	}
-	if (unlikely(slab_obj_to_index(slab->cache, slab, objp) < 0)) {
-		slab_report(slab->cache, objp,
-			    "%s: pointer is not the start of an object (offset %zu in its slab)", caller,
-			    (size_t)((const char *)objp - (const char *)slab->pages));
+	idx = slab_obj_to_index(c, slab, objp);
+	if (unlikely(idx < 0)) {
+		slab_report(c, objp, "%s: pointer is not the start of an object (offset %zu in its slab)",
+			    what, (size_t)((const char *)objp - (const char *)slab->pages));
 		return NULL;
+	}
+	if (freeing) {
+		uint8_t *state = &slab_obj_state(c, slab)[idx];
+
+		if (unlikely(*state != OBJ_ALLOCATED)) {
+			debug_double_free(c, slab, (void *)objp, caller);
+			return NULL;
+		}
+		*state = OBJ_FREE;
+		if (unlikely((c->flags & SLAB_DEBUG_FLAGS) || c->tool_hooks) &&
+		    !debug_pre_free(c, slab, (void *)objp, caller))
+			return NULL; /* kept in the quarantine */
 	}
 	return slab;
 }
@@ -164,7 +180,7 @@ void kmem_cache_free(struct kmem_cache *s, void *objp)
 		slab_report(NULL, objp, "kmem_cache_free: NULL cache");
 		return;
 	}
-	slab = free_check_object(s, objp, "kmem_cache_free");
+	slab = free_check_object(s, objp, "kmem_cache_free", true, __builtin_return_address(0));
 	if (unlikely(!slab))
 		return;
 	if (unlikely(cache_is_child(slab->cache)))
@@ -177,6 +193,18 @@ void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < size; i++)
-		kmem_cache_free(s, p[i]);
+	for (size_t i = 0; i < size; i++) {
+		struct slab *slab;
+
+		if (!p[i])
+			continue;
+		slab = free_check_object(s, p[i], "kmem_cache_free_bulk", true,
+					 __builtin_return_address(0));
+		if (!slab)
+			continue;
+		if (unlikely(cache_is_child(slab->cache)))
+			memcg_cache_free(slab->cache, p[i], slab);
+		else
+			cache_free(slab->cache, p[i], slab);
+	}
 }

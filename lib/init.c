@@ -43,6 +43,7 @@ static int do_init(const struct uslab_config *cfg)
 		reap_ms = (unsigned int)strtoul(env, NULL, 10);
 
 	memcg_caches_init();
+	debug_tools_init();
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++)
 		slab_cpu_mem_nodes[cpu] = cpu_to_node(cpu);
 	slab_lock_all();

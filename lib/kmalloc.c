@@ -175,7 +175,7 @@ int kmalloc_large_nid(uintptr_t value)
 
 /* ---- kmalloc API ------------------------------------------------------------------- */
 
-void *kmalloc_node(size_t size, gfp_t flags, int node)
+static void *do_kmalloc(size_t size, gfp_t flags, int node, const void *caller)
 {
 	struct kmem_cache *s;
 	void *obj;
@@ -199,17 +199,23 @@ void *kmalloc_node(size_t size, gfp_t flags, int node)
 		}
 		s = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
 	}
-	obj = node == NUMA_NO_NODE ? kmem_cache_alloc(s, flags & ~__GFP_ZERO)
-				   : kmem_cache_alloc_node(s, flags & ~__GFP_ZERO, node);
+	obj = slab_alloc_node(s, flags & ~__GFP_ZERO, node, caller);
 	if ((flags & __GFP_ZERO) && obj)
 		memset(obj, 0, size);
 	return obj;
 }
 
+#define RET_IP __builtin_return_address(0)
+
+void *kmalloc_node(size_t size, gfp_t flags, int node)
+{
+	return do_kmalloc(size, flags, node, RET_IP);
+}
+
 void *kvmalloc(size_t size, gfp_t flags)
 {
 	if (size <= KMALLOC_MAX_SIZE)
-		return kmalloc_node(size, flags, NUMA_NO_NODE);
+		return do_kmalloc(size, flags, NUMA_NO_NODE, RET_IP);
 	if ((flags & ~__GFP_BITS_MASK) || size > (1ul << 46)) {
 		errno = (flags & ~__GFP_BITS_MASK) ? EINVAL : ENOMEM;
 		return NULL;
@@ -231,17 +237,17 @@ void kvfree(const void *p)
 
 void *kmalloc(size_t size, gfp_t flags)
 {
-	return kmalloc_node(size, flags, NUMA_NO_NODE);
+	return do_kmalloc(size, flags, NUMA_NO_NODE, RET_IP);
 }
 
 void *kzalloc(size_t size, gfp_t flags)
 {
-	return kmalloc_node(size, flags | __GFP_ZERO, NUMA_NO_NODE);
+	return do_kmalloc(size, flags | __GFP_ZERO, NUMA_NO_NODE, RET_IP);
 }
 
 void *kzalloc_node(size_t size, gfp_t flags, int node)
 {
-	return kmalloc_node(size, flags | __GFP_ZERO, node);
+	return do_kmalloc(size, flags | __GFP_ZERO, node, RET_IP);
 }
 
 void *kmalloc_array(size_t n, size_t size, gfp_t flags)
@@ -252,12 +258,18 @@ void *kmalloc_array(size_t n, size_t size, gfp_t flags)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return kmalloc(bytes, flags);
+	return do_kmalloc(bytes, flags, NUMA_NO_NODE, RET_IP);
 }
 
 void *kcalloc(size_t n, size_t size, gfp_t flags)
 {
-	return kmalloc_array(n, size, flags | __GFP_ZERO);
+	size_t bytes;
+
+	if (__builtin_mul_overflow(n, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return do_kmalloc(bytes, flags | __GFP_ZERO, NUMA_NO_NODE, RET_IP);
 }
 
 void kfree(const void *p)
@@ -272,7 +284,7 @@ void kfree(const void *p)
 		kmalloc_large_free(p, v);
 		return;
 	}
-	slab = free_check_object(NULL, p, "kfree");
+	slab = free_check_object(NULL, p, "kfree", true, __builtin_return_address(0));
 	if (unlikely(!slab))
 		return;
 	if (unlikely(cache_is_child(slab->cache)))
@@ -291,7 +303,7 @@ size_t ksize(const void *p)
 	v = pagemap_lookup(p);
 	if (v & PAGEMAP_LARGE)
 		return kmalloc_large_size(v);
-	slab = free_check_object(NULL, p, "ksize");
+	slab = free_check_object(NULL, p, "ksize", false, NULL);
 	return slab ? slab->cache->object_size : 0;
 }
 
@@ -311,7 +323,7 @@ void *krealloc(const void *p, size_t new_size, gfp_t flags)
 			memset((char *)p + new_size, 0, old - new_size);
 		return (void *)p;
 	}
-	q = kmalloc(new_size, flags);
+	q = do_kmalloc(new_size, flags, NUMA_NO_NODE, RET_IP);
 	if (!q)
 		return NULL;
 	if (old)
@@ -333,7 +345,7 @@ char *kstrndup(const char *s, size_t max, gfp_t gfp)
 	if (!s)
 		return NULL;
 	len = strnlen(s, max);
-	d = kmalloc(len + 1, gfp);
+	d = do_kmalloc(len + 1, gfp, NUMA_NO_NODE, RET_IP);
 	if (d) {
 		memcpy(d, s, len);
 		d[len] = '\0';
@@ -343,7 +355,7 @@ char *kstrndup(const char *s, size_t max, gfp_t gfp)
 
 void *kmemdup(const void *src, size_t len, gfp_t gfp)
 {
-	void *p = kmalloc(len, gfp);
+	void *p = do_kmalloc(len, gfp, NUMA_NO_NODE, RET_IP);
 
 	if (p && !ZERO_OR_NULL_PTR(p))
 		memcpy(p, src, len);

@@ -16,14 +16,10 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#define PM_VA_BITS   48
-#define PM_LEAF_BITS 18
-#define PM_ROOT_BITS (PM_VA_BITS - PAGE_SHIFT - PM_LEAF_BITS)
-#define PM_LEAF_SIZE (1ul << PM_LEAF_BITS)
 
 _Static_assert(PM_ROOT_BITS == 18, "page map root covers 48-bit addresses");
 
-static uintptr_t *pm_root[1ul << PM_ROOT_BITS];
+uintptr_t *pm_root[1ul << PM_ROOT_BITS];
 static struct umutex leaf_lock = UMUTEX_INITIALIZER(LOCK_LEAF);
 
 static uintptr_t *pm_leaf(uintptr_t pfn, bool create)
@@ -77,14 +73,4 @@ void pagemap_clear(const void *addr, size_t size)
 		if (leaf)
 			__atomic_store_n(&leaf[pfn & (PM_LEAF_SIZE - 1)], 0, __ATOMIC_RELEASE);
 	}
-}
-
-uintptr_t pagemap_lookup(const void *addr)
-{
-	uintptr_t pfn = (uintptr_t)addr >> PAGE_SHIFT;
-	uintptr_t *leaf = pm_leaf(pfn, false);
-
-	if (!leaf)
-		return 0;
-	return __atomic_load_n(&leaf[pfn & (PM_LEAF_SIZE - 1)], __ATOMIC_ACQUIRE);
 }

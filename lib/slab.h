@@ -21,6 +21,7 @@
 #error "lib/slab.h is internal to uslab"
 #endif
 
+#include <string.h>
 #include <uslab/slab.h>
 #include <urcu/urcu-memb.h> /* struct rcu_head, mapped to the memb flavour */
 #include "hotplug/internal.h"
@@ -104,6 +105,8 @@ struct cpu_cache_slot {
 } __attribute__((aligned(CACHE_LINE)));
 
 typedef uint16_t freelist_idx_t;
+/* Management bytes per object: a freelist index and a state byte. */
+#define SLAB_MGMT_PER_OBJ (sizeof(freelist_idx_t) + 1)
 
 /*
  * struct slab - one slab: 2^order pages of objects plus its management area
@@ -186,7 +189,11 @@ struct kmem_cache {
 	unsigned int gfporder;
 	unsigned int colour;                /* colours available */
 	unsigned int colour_off;            /* bytes per colour */
-	unsigned int mgmt_size;             /* struct slab + freelist */
+	unsigned int mgmt_size;             /* struct slab + freelist + state bytes */
+	unsigned int obj_offset;            /* object start inside its slot (red zone 1) */
+	unsigned int rz2_offset;            /* red zone 2, from the object start */
+	unsigned int track_offset;          /* alloc/free tracks, from the object start */
+	uint64_t reciprocal_size;           /* ceil(2^64 / size) */
 	void (*ctor)(void *);
 
 	/* management: slab_mutex */
@@ -196,6 +203,7 @@ struct kmem_cache {
 
 	unsigned long stats[NR_SLAB_STATS]; /* relaxed atomics */
 	struct memcg_cache_params memcg_params;
+	bool tool_hooks;                    /* Valgrind or ASan see this cache's objects */
 };
 
 #define CFLGS_MEMCG_CHILD 0x20000000u /* a tenant's child cache */
@@ -248,19 +256,33 @@ void slabs_destroy(struct kmem_cache *s, struct list_head *list);
 static inline void *slab_index_to_obj(const struct kmem_cache *s, const struct slab *slab,
 				      unsigned int idx)
 {
-	return (char *)slab->s_mem + (size_t)s->size * idx;
+	return (char *)slab->s_mem + (size_t)s->size * idx + s->obj_offset;
 }
 
 /* Index of @obj in its slab, or -1 when @obj is not the start of an object. */
 static inline long slab_obj_to_index(const struct kmem_cache *s, const struct slab *slab,
 				     const void *obj)
 {
-	uintptr_t off = (uintptr_t)obj - (uintptr_t)slab->s_mem;
+	uintptr_t off = (uintptr_t)obj - (uintptr_t)slab->s_mem - s->obj_offset;
+	/* off / size by multiplication: exact for every offset inside a slab. */
+	uint64_t idx = (uint64_t)(((unsigned __int128)off * s->reciprocal_size) >> 64);
 
-	if ((uintptr_t)obj < (uintptr_t)slab->s_mem || off % s->size != 0 ||
-	    off / s->size >= s->num)
+	if (unlikely(idx >= s->num || idx * s->size != off))
 		return -1;
-	return (long)(off / s->size);
+	return (long)idx;
+}
+
+/*
+ * Per-object state bytes after the freelist: OBJ_FREE while the object is in
+ * a slab's freelist or any array, OBJ_ALLOCATED while the program holds it.
+ * Written only by the thread that allocates or frees that object, so a double
+ * free is caught wherever the first free left the object.
+ */
+enum { OBJ_FREE = 0, OBJ_ALLOCATED = 1 };
+
+static inline uint8_t *slab_obj_state(const struct kmem_cache *s, struct slab *slab)
+{
+	return (uint8_t *)&slab->freelist[s->num];
 }
 
 /* ---- lib/pagemap.c --------------------------------------------------------- */
@@ -270,9 +292,29 @@ static inline long slab_obj_to_index(const struct kmem_cache *s, const struct sl
  * kmalloc_large block (tagged with PAGEMAP_LARGE), or nothing.
  */
 #define PAGEMAP_LARGE 1ul
+#define PM_VA_BITS   48
+#define PM_LEAF_BITS 18
+#define PM_ROOT_BITS (PM_VA_BITS - PAGE_SHIFT - PM_LEAF_BITS)
+#define PM_LEAF_SIZE (1ul << PM_LEAF_BITS)
+extern uintptr_t *pm_root[1ul << PM_ROOT_BITS];
+
 int pagemap_set(const void *addr, size_t size, uintptr_t value);
 void pagemap_clear(const void *addr, size_t size);
-uintptr_t pagemap_lookup(const void *addr);
+
+/* Owner of @addr's page: a struct slab *, a kmalloc_large block | PAGEMAP_LARGE, or 0. */
+static inline uintptr_t pagemap_lookup(const void *addr)
+{
+	uintptr_t pfn = (uintptr_t)addr >> PAGE_SHIFT;
+	uintptr_t i = pfn >> PM_LEAF_BITS;
+	uintptr_t *leaf;
+
+	if (unlikely(i >= (1ul << PM_ROOT_BITS)))
+		return 0;
+	leaf = __atomic_load_n(&pm_root[i], __ATOMIC_ACQUIRE);
+	if (unlikely(!leaf))
+		return 0;
+	return __atomic_load_n(&leaf[pfn & (PM_LEAF_SIZE - 1)], __ATOMIC_ACQUIRE);
+}
 
 /* ---- per-CPU access ------------------------------------------------------- */
 
@@ -324,12 +366,71 @@ void node_free_block_locked(struct kmem_cache *s, struct kmem_cache_node *n, voi
 /* Give @nr objects of node @nid back: to the shared array if @to_shared has room, else slabs. */
 void node_put_objects(struct kmem_cache *s, int nid, void **objs, unsigned int nr, bool to_shared);
 
-/* Find the slab of @objp, checking it is an object of @s; reports and returns NULL if not. */
-struct slab *free_check_object(struct kmem_cache *s, const void *objp, const char *caller);
+/*
+ * Find the slab of @objp, checking it is an object of @s (NULL: any cache)
+ * and, when @freeing, that it is allocated; reports and returns NULL if not.
+ */
+struct slab *free_check_object(struct kmem_cache *s, const void *objp, const char *what,
+			       bool freeing, const void *caller);
 /* Free @objp (already checked) to @s. */
 void cache_free(struct kmem_cache *s, void *objp, struct slab *slab);
 void *cache_alloc(struct kmem_cache *s, gfp_t flags);
+/* The allocation API's common path: memcg routing, NUMA, post-alloc hooks. */
+void *slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *caller);
 void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid);
+
+/* ---- lib/debug.c ----------------------------------------------------------- */
+
+extern bool slab_tools_active;       /* running under Valgrind or built with ASan */
+void debug_tools_init(void);
+/* Size and offsets for red zones and tracks (a no-op for non-debug caches). */
+void debug_calculate_layout(struct kmem_cache *s);
+/* Debug flags USLAB_DEBUG asks for cache @name. */
+slab_flags_t debug_flags_for(const char *name);
+void debug_init_object(struct kmem_cache *s, void *obj);
+void debug_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags, const void *caller);
+void debug_double_free(struct kmem_cache *s, struct slab *slab, void *obj, const void *caller);
+/* Debug and tool work on free; false when the object must not be freed now (quarantined). */
+bool debug_pre_free(struct kmem_cache *s, struct slab *slab, void *obj, const void *caller);
+bool quarantine_put(struct kmem_cache *s, struct slab *slab, void *obj);
+/* Release quarantined objects of @s and its children (NULL: all). */
+void quarantine_flush(struct kmem_cache *s);
+int debug_validate_object(struct kmem_cache *s, void *obj, uint8_t state);
+void tool_object_freed_slow(struct kmem_cache *s, void *obj);
+void tool_slab_released_slow(struct kmem_cache *s, void *pages, size_t bytes);
+
+static inline void tool_object_freed(struct kmem_cache *s, void *obj)
+{
+	if (unlikely(s->tool_hooks))
+		tool_object_freed_slow(s, obj);
+}
+
+static inline void tool_slab_released(struct kmem_cache *s, void *pages, size_t bytes)
+{
+	if (unlikely(s->tool_hooks))
+		tool_slab_released_slow(s, pages, bytes);
+}
+
+/*
+ * slab_post_alloc - what every allocation API does with the object it got:
+ * mark it allocated, run debug/tool hooks, zero it for __GFP_ZERO.
+ */
+static inline void *slab_post_alloc(void *obj, gfp_t flags, const void *caller)
+{
+	struct slab *slab;
+	struct kmem_cache *c;
+
+	if (unlikely(!obj))
+		return NULL;
+	slab = (struct slab *)pagemap_lookup(obj);
+	c = slab->cache;
+	slab_obj_state(c, slab)[slab_obj_to_index(c, slab, obj)] = OBJ_ALLOCATED;
+	if (unlikely((c->flags & SLAB_DEBUG_FLAGS) || c->tool_hooks))
+		debug_post_alloc(c, obj, flags, caller);
+	if (unlikely(flags & __GFP_ZERO))
+		memset(obj, 0, c->object_size);
+	return obj;
+}
 
 /* ---- lib/reap.c ------------------------------------------------------------ */
 

@@ -31,11 +31,11 @@ static unsigned int slab_estimate(const struct kmem_cache *s, unsigned int order
 		num = bytes / s->size;
 		first = 0;
 	} else {
-		num = (bytes - hdr) / (s->size + sizeof(freelist_idx_t));
-		while (num > 0 && ALIGN_UP(hdr + num * sizeof(freelist_idx_t), (size_t)s->align) +
+		num = (bytes - hdr) / (s->size + SLAB_MGMT_PER_OBJ);
+		while (num > 0 && ALIGN_UP(hdr + num * SLAB_MGMT_PER_OBJ, (size_t)s->align) +
 						  num * s->size > bytes)
 			num--;
-		first = ALIGN_UP(hdr + num * sizeof(freelist_idx_t), (size_t)s->align);
+		first = ALIGN_UP(hdr + num * SLAB_MGMT_PER_OBJ, (size_t)s->align);
 	}
 	if (num > UINT16_MAX)
 		num = UINT16_MAX;
@@ -65,7 +65,7 @@ int slab_calculate_layout(struct kmem_cache *s)
 
 	s->gfporder = order;
 	s->num = num;
-	s->mgmt_size = (unsigned int)(sizeof(struct slab) + num * sizeof(freelist_idx_t));
+	s->mgmt_size = (unsigned int)(sizeof(struct slab) + num * SLAB_MGMT_PER_OBJ);
 	if (off_slab)
 		s->flags |= CFLGS_OFF_SLAB;
 	s->colour_off = MAX((unsigned int)CACHE_LINE, s->align);
@@ -116,12 +116,20 @@ struct slab *slab_create(struct kmem_cache *s, gfp_t flags, int nid)
 	slab->s_mem = (char *)pages + start + (size_t)colour * s->colour_off;
 	slab->active = 0;
 	slab->nid = nid;
-	for (unsigned int i = 0; i < s->num; i++)
+	uint8_t *state = slab_obj_state(s, slab);
+	for (unsigned int i = 0; i < s->num; i++) {
 		slab->freelist[i] = (freelist_idx_t)i;
+		state[i] = OBJ_FREE;
+	}
+	for (unsigned int i = 0; i < s->num; i++) {
+		void *obj = slab_index_to_obj(s, slab, i);
 
-	if (s->ctor)
-		for (unsigned int i = 0; i < s->num; i++)
-			s->ctor(slab_index_to_obj(s, slab, i));
+		if (unlikely(s->flags & SLAB_DEBUG_FLAGS))
+			debug_init_object(s, obj);
+		if (s->ctor)
+			s->ctor(obj);
+		tool_object_freed(s, obj);
+	}
 
 	if (pagemap_set(pages, bytes, (uintptr_t)slab) < 0) {
 		if (s->flags & CFLGS_OFF_SLAB)
@@ -142,6 +150,7 @@ static void slab_release(struct kmem_cache *s, struct slab *slab)
 	void *pages = slab->pages;
 	int nid = slab->nid;
 
+	tool_slab_released(s, pages, bytes);
 	pagemap_clear(pages, bytes);
 	if (s->flags & CFLGS_OFF_SLAB)
 		kfree(slab);

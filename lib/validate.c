@@ -16,6 +16,9 @@
 struct vctx {
 	struct kmem_cache *s;
 	unsigned int errors;
+	unsigned long active;      /* sum of slab->active */
+	unsigned long allocated;   /* objects in state OBJ_ALLOCATED */
+	unsigned long in_arrays;   /* entries of every array */
 };
 
 static printf_like(2, 3) void vfail(struct vctx *v, const char *fmt, ...)
@@ -67,6 +70,26 @@ static unsigned long validate_list(struct vctx *v, struct kmem_cache_node *n, in
 				      slab->pages, i, idx);
 		}
 		*free_objs += s->num - MIN(slab->active, s->num);
+
+		uint8_t *state = slab_obj_state(s, slab);
+		for (unsigned int i = slab->active; i < s->num && slab->active <= s->num; i++) {
+			unsigned int idx = slab->freelist[i];
+			if (idx < s->num && state[idx] != OBJ_FREE)
+				vfail(v, "slab %p: object %u is on the freelist but marked allocated",
+				      slab->pages, idx);
+		}
+		for (unsigned int i = 0; i < s->num; i++) {
+			void *obj = slab_index_to_obj(s, slab, i);
+
+			if (state[i] == OBJ_ALLOCATED)
+				v->allocated++;
+			else if (state[i] != OBJ_FREE)
+				vfail(v, "slab %p: object %u has a bad state byte %u", slab->pages, i,
+				      state[i]);
+			if (debug_validate_object(s, obj, state[i]))
+				vfail(v, "object %p: red zone overwritten", obj);
+		}
+		v->active += slab->active;
 	}
 	free(seen);
 	return count;
@@ -109,6 +132,9 @@ static void validate_array(struct vctx *v, const struct array_cache *ac, const c
 			vfail(v, "%s %d entry %u: %p is not the start of an object", what, id, i, obj);
 		else if (slab_index_is_free(s, slab, idx))
 			vfail(v, "%s %d entry %u: %p is also free in its slab", what, id, i, obj);
+		else if (slab_obj_state(s, slab)[idx] != OBJ_FREE)
+			vfail(v, "%s %d entry %u: %p is cached but marked allocated", what, id, i, obj);
+		v->in_arrays++;
 		if (slab->nid != ac->nid)
 			vfail(v, "%s %d entry %u: %p is on node %d, array on node %d", what, id, i, obj,
 			      slab->nid, ac->nid);
@@ -122,7 +148,7 @@ static void validate_array(struct vctx *v, const struct array_cache *ac, const c
 
 int uslab_cache_validate(struct kmem_cache *s)
 {
-	struct vctx v = { s, 0 };
+	struct vctx v = { .s = s };
 	void **all = NULL;
 	size_t nall = 0, cap = 0;
 
@@ -169,5 +195,9 @@ int uslab_cache_validate(struct kmem_cache *s)
 				vfail(&v, "object %p is in two arrays (double free?)", all[i]);
 	}
 	free(all);
+	/* Every object out of its slab's freelist is either cached in an array or the program's. */
+	if (v.active != v.allocated + v.in_arrays)
+		vfail(&v, "objects out of the freelists %lu != %lu allocated + %lu cached in arrays",
+		      v.active, v.allocated, v.in_arrays);
 	return v.errors ? -EUCLEAN : 0;
 }

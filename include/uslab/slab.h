@@ -337,6 +337,16 @@ USLAB_API int uslab_slabinfo(FILE *f);
 USLAB_API int uslab_cache_validate(struct kmem_cache *s);
 
 /**
+ * uslab_cache_leaks - list the objects of @s that are still allocated
+ * @s: the cache
+ * @f: stream for one line per object (address, node and, with SLAB_STORE_USER,
+ *     the allocating call site, thread and age), or NULL to only count
+ *
+ * Return: the number of allocated objects, or -EINVAL.
+ */
+USLAB_API long uslab_cache_leaks(struct kmem_cache *s, FILE *f);
+
+/**
  * uslab_cache_tune - set the per-CPU array sizes, like writing /proc/slabinfo
  * @s: the cache
  * @limit: per-CPU array capacity, 1..4096
