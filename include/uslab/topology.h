@@ -51,11 +51,29 @@ USLAB_API int uslab_thread_set_cpu(int cpu);
 USLAB_API bool uslab_topology_is_synthetic(void);
 
 /**
+ * uslab_topology_describe - one-line summary of the machine
+ * @buf: where to write, NUL-terminated (may be NULL when @len is 0)
+ * @len: size of @buf
+ *
+ * Writes e.g. "synthetic: 4 nodes, 8 cpus", "xml: 4 nodes, 8 cpus" or
+ * "real: 1 node, 2 cpus", truncated to fit as snprintf() does.
+ * Context: any thread.
+ * Return: the length of the full summary (excluding the NUL).
+ */
+USLAB_API int uslab_topology_describe(char *buf, size_t len);
+
+/**
  * uslab_node_pages - pages the page provider holds for a node
  * @node: node id
- * @mapped: pages obtained from the OS and not yet returned, or NULL
+ * @mapped: pages obtained from the OS and not yet returned (whole chunks,
+ *          including their header page and free pages, and large
+ *          allocations), or NULL
  * @in_use: pages handed to slabs and large allocations, or NULL
  *
+ * The two are read without a lock and may be momentarily inconsistent while
+ * other threads allocate. When nothing is in use, @mapped is at most one
+ * chunk (the node's spare, mostly not resident).
+ * Context: any thread.
  * Return: 0 or -EINVAL.
  */
 USLAB_API int uslab_node_pages(int node, unsigned long *mapped, unsigned long *in_use);
@@ -64,6 +82,10 @@ USLAB_API int uslab_node_pages(int node, unsigned long *mapped, unsigned long *i
 	for ((cpu) = 0; (cpu) < (int)uslab_nr_cpu_ids(); (cpu)++)
 #define for_each_node(node) \
 	for ((node) = 0; (node) < (int)uslab_nr_node_ids(); (node)++)
+/* Every possible CPU of @node, in id order. */
+#define for_each_cpu_of_node(cpu, node) \
+	for_each_possible_cpu(cpu) \
+		if (cpu_to_node(cpu) != (node)) {} else
 
 USLAB_END_DECLS
 
