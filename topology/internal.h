@@ -16,21 +16,34 @@
 /* topology/topology.c */
 
 /*
- * topology_init - discover the machine once
- * @spec: hwloc synthetic string or XML path; NULL: $USLAB_TOPOLOGY, else real
+ * topology_init - discover the machine once per process
+ * @spec: an hwloc synthetic string ("node:4 core:2 pu:1"), or the path of an
+ *        hwloc XML file (a spec naming an existing file, or ending in
+ *        ".xml"); "" is the real machine; NULL: $USLAB_TOPOLOGY if set,
+ *        else the real machine. Synthetic and XML machines are emulated.
  *
- * Idempotent: later calls return 0 (or -EBUSY when @spec differs from what is
- * in use). Every public topology call initialises lazily with NULL.
- * Return: 0, -EINVAL (bad spec, too many CPUs/nodes) or -ENOMEM.
+ * Once a machine is in use, later calls return 0 when @spec is NULL or the
+ * same string, and -EBUSY when it differs. Every public topology call
+ * initialises lazily through topology_ensure_init().
+ * Context: any thread; serialised internally.
+ * Return: 0, -EINVAL (bad spec, more than USLAB_NR_CPUS CPUs or
+ * USLAB_MAX_NUMNODES nodes; nothing changed), -EBUSY or -ENOMEM.
  */
 int topology_init(const char *spec);
-/* Ensure topology_init(NULL) ran; cheap after the first call. */
+/*
+ * Ensure topology_init(NULL) ran; one acquire load after the first call. A
+ * bad $USLAB_TOPOLOGY is reported on stderr and the real machine used.
+ */
 void topology_ensure_init(void);
 
 /* Thread's emulated CPU set by uslab_thread_set_cpu(), or -1. */
 extern __thread int topology_thread_cpu;
 
-/* CPU the thread runs on, mapped onto the possible CPU ids. */
+/*
+ * CPU the thread runs on (glibc's rseq cpu_id, else sched_getcpu()), mapped
+ * onto the possible CPU ids: hwloc's id of that CPU on the real machine,
+ * real % nr_cpu_ids on an emulated one.
+ */
 int topology_current_cpu_slow(void);
 
 /*

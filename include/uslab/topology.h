@@ -3,8 +3,10 @@
  * uslab/topology.h - the machine uslab sees: possible CPUs, NUMA nodes, which
  * node a CPU belongs to, node distances and the CPU the caller runs on, with
  * the kernel's names. The machine is the real one (hwloc) unless a synthetic
- * one was given (USLAB_TOPOLOGY or struct uslab_config), in which case CPUs
- * and nodes are emulated and threads may pick the CPU they act as.
+ * one was given (USLAB_TOPOLOGY or struct uslab_config: an hwloc synthetic
+ * string such as "node:4 core:2 pu:1", or the path of an hwloc XML file), in
+ * which case CPUs and nodes are emulated and threads may pick the CPU they
+ * act as. CPU and node ids are dense, 0 .. n-1 (hwloc logical indexes).
  *
  * Errors follow uslab/common.h.
  */
