@@ -8,8 +8,9 @@
  * chunks of TOPOLOGY_CHUNK_SIZE bytes, mapped aligned to their size so that
  * the chunk of an address is found by masking. Page 0 of a chunk holds its
  * header (struct chunk) with a bitmap of used pages; a run of n pages is
- * found first-fit in the bitmap, so neighbouring free runs merge by
- * themselves. Larger requests get a mapping of their own, unmapped on free.
+ * found first-fit in the bitmap (word at a time), so neighbouring free runs
+ * merge by themselves; a chunk remembers the smallest run it failed to find
+ * until something is freed in it, so full-ish chunks are skipped at once. Larger requests get a mapping of their own, unmapped on free.
  *
  * Giving memory back: a freed run stays resident only while the node's
  * reserve (free resident pages, <= TOPOLOGY_PAGES_RESERVE, 256 KiB) has room;
@@ -62,6 +63,7 @@ _Static_assert(TOPOLOGY_PAGES_MAX_RUN <= CHUNK_USABLE, "a run fits in a chunk");
 /*
  * Header of a chunk, in its first page. Protected by the node's lock.
  * nr_free == number of clear bits in used; page 0 is always set in used;
+ * every free run is shorter than no_run (CHUNK_PAGES: unknown);
  * resident is a subset of ~used (free pages not yet given back to the OS);
  * on the node's list iff nr_free > 0.
  */
@@ -69,6 +71,7 @@ struct chunk {
 	uint64_t magic;
 	int nid;
 	unsigned int nr_free;
+	unsigned int no_run;		/* no free run of this many pages or more */
 	struct list_head link;
 	uint64_t used[CHUNK_WORDS];
 	uint64_t resident[CHUNK_WORDS];
@@ -180,6 +183,7 @@ static struct chunk *chunk_create(int nid)
 	c->magic = CHUNK_MAGIC;
 	c->nid = nid;
 	c->nr_free = CHUNK_USABLE;
+	c->no_run = CHUNK_PAGES;
 	c->used[0] = 1;
 	INIT_LIST_HEAD(&c->link);
 	return c;
@@ -215,27 +219,33 @@ static void bits_assign(uint64_t *map, unsigned int start, unsigned int n, bool 
 	}
 }
 
-/* First page of the lowest run of @n free pages in @c, or -1. */
-static int chunk_find_run_locked(const struct chunk *c, unsigned int n)
+/* First index >= @i whose bit in @map is @set, or CHUNK_PAGES. */
+static unsigned int bits_next(const uint64_t *map, unsigned int i, bool set)
 {
-	unsigned int run = 0;
+	while (i < CHUNK_PAGES) {
+		uint64_t w = set ? map[i / 64] : ~map[i / 64];
 
-	for (unsigned int i = 0; i < CHUNK_PAGES;) {
-		uint64_t w = c->used[i / 64];
-
-		/* Whole words first: a full word ends a run, an empty one extends it. */
-		if (i % 64 == 0 && (w == ~0ull || (w == 0 && run + 64 < n))) {
-			run = w ? 0 : run + 64;
-			i += 64;
-			continue;
-		}
-		if (bit_test(c->used, i)) {
-			run = 0;
-		} else if (++run == n) {
-			return (int)(i + 1 - n);
-		}
-		i++;
+		w &= ~0ull << (i % 64);
+		if (w)
+			return (i & ~63u) + (unsigned int)__builtin_ctzll(w);
+		i = (i & ~63u) + 64;
 	}
+	return CHUNK_PAGES;
+}
+
+/* First page of the lowest run of @n free pages in @c, or -1. */
+static int chunk_find_run_locked(struct chunk *c, unsigned int n)
+{
+	unsigned int start = 1, end;
+
+	while ((start = bits_next(c->used, start, false)) < CHUNK_PAGES) {
+		end = bits_next(c->used, start, true);
+		if (end - start >= n)
+			return (int)start;
+		start = end;
+	}
+	/* Runs only shrink until the next free: no need to look again for >= n. */
+	c->no_run = n;
 	return -1;
 }
 
@@ -271,6 +281,7 @@ static struct chunk *chunk_give_locked(struct page_node *pn, struct chunk *c, un
 	if (c->nr_free == 0)
 		list_add_tail(&c->link, &pn->chunks);
 	c->nr_free += n;
+	c->no_run = CHUNK_PAGES;
 	__atomic_sub_fetch(&pn->in_use, n, __ATOMIC_RELAXED);
 	if (c->nr_free < CHUNK_USABLE)
 		return NULL;
@@ -292,7 +303,7 @@ static void *pages_alloc_chunked(struct page_node *pn, int nid, unsigned int n)
 
 	umutex_lock(&pn->lock);
 	list_for_each_entry(c, &pn->chunks, link) {
-		if (c->nr_free >= n && (idx = chunk_find_run_locked(c, n)) >= 0)
+		if (c->nr_free >= n && n < c->no_run && (idx = chunk_find_run_locked(c, n)) >= 0)
 			goto found;
 	}
 	umutex_unlock(&pn->lock);
@@ -403,12 +414,15 @@ static void pages_drain_node(struct page_node *pn)
 			continue;
 		}
 		/* Under the lock, so that no resident page is handed out meanwhile. */
-		for (unsigned int i = 1; i < CHUNK_PAGES; i++) {
-			if (!bit_test(c->resident, i))
-				continue;
-			madvise((char *)c + (size_t)i * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
-			bits_assign(c->resident, i, 1, false);
-			pn->reserve--;
+		unsigned int start = 1, end;
+
+		while ((start = bits_next(c->resident, start, true)) < CHUNK_PAGES) {
+			end = bits_next(c->resident, start, false);
+			madvise((char *)c + (size_t)start * PAGE_SIZE, (size_t)(end - start) * PAGE_SIZE,
+				MADV_DONTNEED);
+			bits_assign(c->resident, start, end - start, false);
+			pn->reserve -= end - start;
+			start = end;
 		}
 	}
 	umutex_unlock(&pn->lock);

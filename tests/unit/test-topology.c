@@ -646,6 +646,42 @@ START_TEST(test_pages_reuse)
 }
 END_TEST
 
+/* First fit inside a chunk: holes are reused lowest first, only when big enough. */
+START_TEST(test_pages_first_fit)
+{
+	enum { N = CHUNK_PAGES - 1 };	/* what one chunk holds next to its header */
+	static char *p[N];
+	char *q, *r;
+
+	ck_assert_int_eq(topology_init("node:1 core:1 pu:1"), 0);
+	for (int i = 0; i < N; i++) {
+		p[i] = topology_alloc_pages(0, PAGE_SIZE);
+		ck_assert_ptr_nonnull(p[i]);
+		ck_assert_ptr_eq(p[i], p[0] + (size_t)i * PAGE_SIZE);
+	}
+	ck_assert_uint_eq(node_mapped(0), CHUNK_PAGES);
+	for (int i = 1; i < N; i += 2)
+		topology_free_pages(p[i], PAGE_SIZE, 0);
+	/* Only one-page holes: two pages need a new chunk. */
+	q = topology_alloc_pages(0, 2 * PAGE_SIZE);
+	ck_assert_ptr_nonnull(q);
+	ck_assert(q + 2 * PAGE_SIZE <= p[0] || q >= p[N - 1] + PAGE_SIZE);
+	ck_assert_uint_eq(node_mapped(0), 2 * CHUNK_PAGES);
+	/* Freeing p[2] joins holes 1..3: the next three-page request gets them. */
+	topology_free_pages(p[2], PAGE_SIZE, 0);
+	r = topology_alloc_pages(0, 3 * PAGE_SIZE);
+	ck_assert_ptr_eq(r, p[1]);
+	ck_assert_uint_eq(node_in_use(0), (N + 1) / 2 - 1 + 2 + 3);
+	topology_free_pages(q, 2 * PAGE_SIZE, 0);
+	topology_free_pages(r, 3 * PAGE_SIZE, 0);
+	for (int i = 0; i < N; i += 2)
+		if (i != 2)
+			topology_free_pages(p[i], PAGE_SIZE, 0);
+	ck_assert_uint_eq(node_in_use(0), 0);
+	ck_assert_uint_eq(node_mapped(0), CHUNK_PAGES);
+}
+END_TEST
+
 /* Resident pages of process (from /proc/self/statm). */
 static long rss_pages(void)
 {
@@ -1024,6 +1060,7 @@ static Suite *topology_suite(void)
 	tcase_add_test(tc, test_pages_alignment_accounting);
 	tcase_add_test(tc, test_pages_bad_args);
 	tcase_add_test(tc, test_pages_reuse);
+	tcase_add_test(tc, test_pages_first_fit);
 	tcase_add_test(tc, test_pages_rss_drops);
 	tcase_add_test(tc, test_pages_fail_hook);
 	tcase_add_test(tc, test_pages_os_failure);
