@@ -320,6 +320,13 @@ void topology_ensure_init(void)
 	}
 }
 
+/* The check every accessor starts with, inlined: one acquire load. */
+static inline void topology_check_ready(void)
+{
+	if (unlikely(!__atomic_load_n(&topology_ready, __ATOMIC_ACQUIRE)))
+		topology_ensure_init();
+}
+
 /* The CPU the kernel says we run on, or -1. */
 static inline int topology_read_real_cpu(void)
 {
@@ -345,7 +352,7 @@ int topology_current_cpu_slow(void)
 {
 	int cpu = topology_read_real_cpu();
 
-	topology_ensure_init();
+	topology_check_ready();
 	if (unlikely(cpu < 0))
 		cpu = 0;
 	if (topo.kind == MACHINE_REAL && likely(cpu < USLAB_NR_CPUS) && topo.cpu_of_os[cpu] >= 0)
@@ -367,7 +374,7 @@ unsigned int topology_nodes_by_distance(int nid, int *order, unsigned int max)
 {
 	unsigned int n;
 
-	topology_ensure_init();
+	topology_check_ready();
 	if (nid < 0 || nid >= (int)topo.nr_nodes)
 		return 0;
 	n = MIN(max, topo.nr_nodes);
@@ -378,7 +385,7 @@ unsigned int topology_nodes_by_distance(int nid, int *order, unsigned int max)
 
 int topology_node_os_index(int nid)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	if (nid < 0 || nid >= (int)topo.nr_nodes)
 		return -1;
 	return topo.node_os[nid];
@@ -386,19 +393,19 @@ int topology_node_os_index(int nid)
 
 unsigned int uslab_nr_cpu_ids(void)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	return topo.nr_cpus;
 }
 
 unsigned int uslab_nr_node_ids(void)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	return topo.nr_nodes;
 }
 
 int cpu_to_node(int cpu)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	if (cpu < 0 || cpu >= (int)topo.nr_cpus)
 		return -1;
 	return topo.cpu_node[cpu];
@@ -416,7 +423,7 @@ int numa_node_id(void)
 
 int node_distance(int from, int to)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	if (from < 0 || to < 0 || from >= (int)topo.nr_nodes || to >= (int)topo.nr_nodes)
 		return -1;
 	return topo.distance[from][to];
@@ -424,7 +431,7 @@ int node_distance(int from, int to)
 
 unsigned int uslab_nr_cpus_node(int node)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	if (node < 0 || node >= (int)topo.nr_nodes)
 		return 0;
 	return topo.node_cpus[node];
@@ -432,7 +439,7 @@ unsigned int uslab_nr_cpus_node(int node)
 
 int uslab_thread_set_cpu(int cpu)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	if (cpu < -1 || cpu >= (int)topo.nr_cpus)
 		return -EINVAL;
 	topology_thread_cpu = cpu;
@@ -441,13 +448,13 @@ int uslab_thread_set_cpu(int cpu)
 
 bool uslab_topology_is_synthetic(void)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	return topo.kind != MACHINE_REAL;
 }
 
 int uslab_topology_describe(char *buf, size_t len)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	return snprintf(buf, len, "%s: %u node%s, %u cpu%s", machine_kind_name[topo.kind],
 			topo.nr_nodes, topo.nr_nodes == 1 ? "" : "s",
 			topo.nr_cpus, topo.nr_cpus == 1 ? "" : "s");
