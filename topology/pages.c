@@ -234,10 +234,11 @@ static unsigned int bits_next(const uint64_t *map, unsigned int i, bool set)
 }
 
 /* First page of the lowest run of @n free pages in @c, or -1. */
-static int chunk_find_run_locked(struct chunk *c, unsigned int n)
+static int chunk_find_run_locked(struct page_node *pn, struct chunk *c, unsigned int n)
 {
 	unsigned int start = 1, end;
 
+	lockdep_assert_held(&pn->lock);
 	while ((start = bits_next(c->used, start, false)) < CHUNK_PAGES) {
 		end = bits_next(c->used, start, true);
 		if (end - start >= n)
@@ -303,7 +304,7 @@ static void *pages_alloc_chunked(struct page_node *pn, int nid, unsigned int n)
 
 	umutex_lock(&pn->lock);
 	list_for_each_entry(c, &pn->chunks, link) {
-		if (c->nr_free >= n && n < c->no_run && (idx = chunk_find_run_locked(c, n)) >= 0)
+		if (c->nr_free >= n && n < c->no_run && (idx = chunk_find_run_locked(pn, c, n)) >= 0)
 			goto found;
 	}
 	umutex_unlock(&pn->lock);
@@ -317,7 +318,7 @@ static void *pages_alloc_chunked(struct page_node *pn, int nid, unsigned int n)
 	list_add_tail(&c->link, &pn->chunks);
 	pn->nr_empty++;
 	__atomic_add_fetch(&pn->mapped, CHUNK_PAGES, __ATOMIC_RELAXED);
-	idx = chunk_find_run_locked(c, n);
+	idx = chunk_find_run_locked(pn, c, n);
 	USLAB_ASSERT(idx > 0);
 found:
 	chunk_take_locked(pn, c, (unsigned int)idx, n);
