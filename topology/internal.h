@@ -16,21 +16,34 @@
 /* topology/topology.c */
 
 /*
- * topology_init - discover the machine once
- * @spec: hwloc synthetic string or XML path; NULL: $USLAB_TOPOLOGY, else real
+ * topology_init - discover the machine once per process
+ * @spec: an hwloc synthetic string ("node:4 core:2 pu:1"), or the path of an
+ *        hwloc XML file (a spec naming an existing file, or ending in
+ *        ".xml"); "" is the real machine; NULL: $USLAB_TOPOLOGY if set,
+ *        else the real machine. Synthetic and XML machines are emulated.
  *
- * Idempotent: later calls return 0 (or -EBUSY when @spec differs from what is
- * in use). Every public topology call initialises lazily with NULL.
- * Return: 0, -EINVAL (bad spec, too many CPUs/nodes) or -ENOMEM.
+ * Once a machine is in use, later calls return 0 when @spec is NULL or the
+ * same string, and -EBUSY when it differs. Every public topology call
+ * initialises lazily through topology_ensure_init().
+ * Context: any thread; serialised internally.
+ * Return: 0, -EINVAL (bad spec, more than USLAB_NR_CPUS CPUs or
+ * USLAB_MAX_NUMNODES nodes; nothing changed), -EBUSY or -ENOMEM.
  */
 int topology_init(const char *spec);
-/* Ensure topology_init(NULL) ran; cheap after the first call. */
+/*
+ * Ensure topology_init(NULL) ran; one acquire load after the first call. A
+ * bad $USLAB_TOPOLOGY is reported on stderr and the real machine used.
+ */
 void topology_ensure_init(void);
 
 /* Thread's emulated CPU set by uslab_thread_set_cpu(), or -1. */
 extern __thread int topology_thread_cpu;
 
-/* CPU the thread runs on, mapped onto the possible CPU ids. */
+/*
+ * CPU the thread runs on (glibc's rseq cpu_id, else sched_getcpu()), mapped
+ * onto the possible CPU ids: hwloc's id of that CPU on the real machine,
+ * real % nr_cpu_ids on an emulated one.
+ */
 int topology_current_cpu_slow(void);
 
 /*
@@ -52,18 +65,66 @@ static inline bool topology_cpu_is_emulated(void)
 	return topology_thread_cpu >= 0;
 }
 
-/* Nodes ordered by distance from @nid (nid itself first); returns the count. */
+/*
+ * topology_nodes_by_distance - nodes ordered by distance from @nid: @nid
+ * first, then by node_distance(@nid, n), ties by id. Fills at most @max
+ * entries of @order. Return: the count, 0 for a bad @nid.
+ */
 unsigned int topology_nodes_by_distance(int nid, int *order, unsigned int max);
+
+/* OS (libnuma) index of node @nid, or -1 for a bad id. Emulated nodes have one too. */
+int topology_node_os_index(int nid);
+
+/* True when topology_current_cpu_slow() reads glibc's rseq area (else sched_getcpu()). */
+bool topology_real_cpu_uses_rseq(void);
 
 /* topology/pages.c: the page provider */
 
 /*
- * topology_alloc_pages - @size bytes (a multiple of PAGE_SIZE) of zeroed,
- * page-aligned memory on node @nid, bound there with libnuma when the node is
- * real. Return: the memory, or NULL with errno ENOMEM.
+ * Chunk geometry, for tests and for callers that want to size slabs so that
+ * they fit: requests of up to TOPOLOGY_PAGES_MAX_RUN pages are carved from
+ * per-node TOPOLOGY_CHUNK_SIZE chunks, larger ones get their own mapping.
+ * Each node keeps at most TOPOLOGY_PAGES_RESERVE free pages resident for
+ * reuse; every other freed page goes back to the OS at once.
+ */
+#define TOPOLOGY_CHUNK_SIZE	(2ul << 20)
+#define TOPOLOGY_PAGES_MAX_RUN	128
+#define TOPOLOGY_PAGES_RESERVE	64
+
+/*
+ * topology_alloc_pages - @size bytes (a non-zero multiple of PAGE_SIZE) of
+ * page-aligned memory belonging to node @nid: bound there with mbind() on a
+ * real machine with libnuma, tagged only logically on an emulated one.
+ * The contents are NOT zeroed (reused pages keep old data); a caller that
+ * needs zeroes must clear the memory itself.
+ * Context: any thread; takes the node's leaf lock (LOCK_LEAF).
+ * Return: the memory, or NULL with errno ENOMEM (no memory, or the fail hook
+ * said so) or EINVAL (bad @nid or @size).
  */
 void *topology_alloc_pages(int nid, size_t size);
-/* Give pages back; they may return to the OS at once. */
+/*
+ * topology_free_pages - give back memory from topology_alloc_pages() with
+ * the same @size and @nid (checked: a mismatch aborts). Pages beyond the
+ * node's small reserve return to the OS before this call returns.
+ */
 void topology_free_pages(void *addr, size_t size, int nid);
+
+/*
+ * topology_drain_pages - return every free page the provider still holds
+ * for node @nid (-1: all nodes) to the OS: the reserve and the spare chunk.
+ * For memory-node offline and for tests; takes the node's leaf lock.
+ */
+void topology_drain_pages(int nid);
+
+/* True when chunks of real nodes are bound with mbind() (real machine, libnuma usable). */
+bool topology_pages_are_bound(void);
+
+/*
+ * topology_set_page_fail_hook - fault injection: while set, every
+ * topology_alloc_pages() first asks @should_fail(nid, size) and returns
+ * NULL with errno ENOMEM when it says true. NULL removes the hook. The hook
+ * runs with no lock held and may be called from any thread.
+ */
+void topology_set_page_fail_hook(bool (*should_fail)(int nid, size_t size));
 
 #endif /* USLAB_TOPOLOGY_INTERNAL_H */

@@ -1,102 +1,310 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * topology/topology.c - discovery of the machine with hwloc: possible CPUs
- * (PUs), NUMA nodes and which node each CPU belongs to. A synthetic machine
- * (an hwloc synthetic string) replaces the real one when asked; its CPUs are
- * emulated: a thread acts as the CPU it chose with uslab_thread_set_cpu(),
- * otherwise as the real CPU it runs on, folded onto the emulated ids.
+ * topology/topology.c - the machine uslab sees and the CPU a thread runs on.
  *
- * The tables are written once under init_lock and read without locks after
- * topology_ready is published (release/acquire).
+ * topology_init() asks hwloc once per process for the possible CPUs (PUs),
+ * the NUMA nodes, which node each CPU belongs to and the node distances, and
+ * copies the answer into plain tables; hwloc is closed again at once. The
+ * machine is the real one, or an emulated one when a spec is given (argument
+ * or $USLAB_TOPOLOGY): an hwloc synthetic string ("node:4 core:2 pu:1") or
+ * the path of an hwloc XML file. uslab ids are hwloc logical indexes, so
+ * they are dense (0 .. n-1) even when OS indexes have holes; the OS indexes
+ * of a real machine are kept for libnuma (nodes) and for mapping the CPU the
+ * kernel reports (CPUs).
+ *
+ * The current CPU is read from the thread's rseq area, which glibc >= 2.35
+ * registers for every thread (the kernel writes cpu_id on every return to
+ * user space), so smp_processor_id() costs two loads instead of a vDSO call;
+ * sched_getcpu() is the fallback when rseq is not registered. On an emulated
+ * machine the real CPU is folded onto the emulated ids (real % nr_cpus).
+ *
+ * Locking: init_lock (a plain mutex: it is taken before any uslab lock can be
+ * held and nests nothing) serialises topology_init(). The tables are written
+ * once, under init_lock, before topology_ready is set with release order;
+ * readers check topology_ready with acquire order and then read them without
+ * any lock. They never change afterwards.
  */
 #include "topology/internal.h"
 
 #include <errno.h>
 #include <hwloc.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-static struct {
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
+#endif
+/* glibc >= 2.35 defines RSEQ_SIG together with __rseq_offset/__rseq_size. */
+#if defined(RSEQ_SIG) && defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+#define TOPOLOGY_HAVE_RSEQ 1
+#endif
+#endif
+#ifndef TOPOLOGY_HAVE_RSEQ
+#define TOPOLOGY_HAVE_RSEQ 0
+#endif
+
+/* Distances hwloc does not give: the ACPI SLIT defaults. */
+#define LOCAL_DISTANCE  10
+#define REMOTE_DISTANCE 20
+
+enum machine_kind {
+	MACHINE_REAL,
+	MACHINE_SYNTHETIC,	/* hwloc synthetic string */
+	MACHINE_XML,		/* hwloc XML file */
+};
+
+/*
+ * The machine, as read at init. Invariants: 1 <= nr_cpus <= USLAB_NR_CPUS,
+ * 1 <= nr_nodes <= USLAB_MAX_NUMNODES, sum(node_cpus) == nr_cpus,
+ * order[n][0] == n and order[n] is a permutation of 0 .. nr_nodes-1.
+ */
+struct machine {
 	unsigned int nr_cpus;
 	unsigned int nr_nodes;
-	bool synthetic;
-	int cpu_node[USLAB_NR_CPUS];
+	enum machine_kind kind;
+	char *spec;				/* as given; "" for the real machine */
+	short cpu_node[USLAB_NR_CPUS];
+	short cpu_of_os[USLAB_NR_CPUS];		/* real machine: OS cpu -> id, or -1 */
 	unsigned int node_cpus[USLAB_MAX_NUMNODES];
-	char spec[256];
-} topo;
+	int node_os[USLAB_MAX_NUMNODES];	/* OS (libnuma) index of each node */
+	int distance[USLAB_MAX_NUMNODES][USLAB_MAX_NUMNODES];	/* [from][to] */
+	unsigned char order[USLAB_MAX_NUMNODES][USLAB_MAX_NUMNODES];
+};
 
+static struct machine topo;
 static bool topology_ready;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
 __thread int topology_thread_cpu = -1;
 
-static int topology_load(hwloc_topology_t t, const char *spec)
-{
-	if (spec && *spec) {
-		if (hwloc_topology_set_synthetic(t, spec) < 0)
-			return -EINVAL;
-		topo.synthetic = true;
-	}
-	if (hwloc_topology_load(t) < 0)
-		return -EINVAL;
+static const char *const machine_kind_name[] = {
+	[MACHINE_REAL] = "real",
+	[MACHINE_SYNTHETIC] = "synthetic",
+	[MACHINE_XML] = "xml",
+};
 
+/* An XML spec names an existing file or ends in ".xml"; anything else is synthetic. */
+static bool spec_is_xml(const char *spec)
+{
+	size_t len = strlen(spec);
+	struct stat st;
+
+	if (len >= 4 && strcmp(spec + len - 4, ".xml") == 0)
+		return true;
+	return stat(spec, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+static int machine_read_cpus(struct machine *m, hwloc_topology_t t)
+{
 	int npu = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_PU);
 	int nnode = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_NUMANODE);
-	if (npu <= 0 || npu > USLAB_NR_CPUS || nnode > USLAB_MAX_NUMNODES)
+
+	if (npu <= 0 || npu > USLAB_NR_CPUS || nnode <= 0 || nnode > USLAB_MAX_NUMNODES)
 		return -EINVAL;
-	if (nnode <= 0)
-		nnode = 1;
-	topo.nr_cpus = (unsigned int)npu;
-	topo.nr_nodes = (unsigned int)nnode;
+	m->nr_cpus = (unsigned int)npu;
+	m->nr_nodes = (unsigned int)nnode;
+
+	for (int n = 0; n < nnode; n++)
+		m->node_os[n] = (int)hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, (unsigned)n)->os_index;
+	for (int i = 0; i < USLAB_NR_CPUS; i++)
+		m->cpu_of_os[i] = -1;
 
 	for (int i = 0; i < npu; i++) {
 		hwloc_obj_t pu = hwloc_get_obj_by_type(t, HWLOC_OBJ_PU, (unsigned)i);
-		hwloc_obj_t anc = pu;
 		int node = 0;
 
-		/* The nearest ancestor carrying memory gives the PU's node. */
-		while (anc && anc->memory_arity == 0)
-			anc = anc->parent;
-		if (anc && anc->memory_first_child)
-			node = (int)anc->memory_first_child->logical_index;
-		topo.cpu_node[i] = node;
-		topo.node_cpus[node]++;
+		/*
+		 * The first node (by logical index) whose cpuset holds the PU:
+		 * when several do (DRAM plus HBM or CXL memory near the same
+		 * cores), hwloc lists the normal memory first, and that is the
+		 * node the kernel's cpu_to_node() names.
+		 */
+		for (int n = 0; n < nnode; n++) {
+			hwloc_obj_t node_obj = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, (unsigned)n);
+
+			if (node_obj->cpuset && hwloc_bitmap_isset(node_obj->cpuset, pu->os_index)) {
+				node = n;
+				break;
+			}
+		}
+		m->cpu_node[i] = (short)node;
+		m->node_cpus[node]++;
+		if (pu->os_index < USLAB_NR_CPUS)
+			m->cpu_of_os[pu->os_index] = (short)i;
 	}
 	return 0;
 }
 
-int topology_init(const char *spec)
+/* The matrix to use: a latency one (covering most nodes), else any but bandwidth. */
+static struct hwloc_distances_s *pick_distances(struct hwloc_distances_s **d, unsigned int nr)
 {
+	struct hwloc_distances_s *best = NULL;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		if (!(d[i]->kind & HWLOC_DISTANCES_KIND_MEANS_LATENCY))
+			continue;
+		if (!best || d[i]->nbobjs > best->nbobjs)
+			best = d[i];
+	}
+	if (best)
+		return best;
+	/* Bandwidth grows as nodes get closer: the opposite of a distance. */
+	for (unsigned int i = 0; i < nr; i++) {
+		if (d[i]->kind & HWLOC_DISTANCES_KIND_MEANS_BANDWIDTH)
+			continue;
+		if (!best || d[i]->nbobjs > best->nbobjs)
+			best = d[i];
+	}
+	return best;
+}
+
+/*
+ * Fill m->distance from hwloc's NUMA distance matrix. Values are copied as
+ * hwloc gives them (on Linux the firmware SLIT, 10 = local); pairs the
+ * matrix does not cover keep the SLIT defaults.
+ */
+static void machine_read_distances(struct machine *m, hwloc_topology_t t)
+{
+	struct hwloc_distances_s *d[16];
+	unsigned int nr = ARRAY_SIZE(d);
+
+	for (unsigned int i = 0; i < m->nr_nodes; i++)
+		for (unsigned int j = 0; j < m->nr_nodes; j++)
+			m->distance[i][j] = i == j ? LOCAL_DISTANCE : REMOTE_DISTANCE;
+
+	if (hwloc_distances_get_by_type(t, HWLOC_OBJ_NUMANODE, &nr, d, 0, 0) < 0)
+		return;
+	/* hwloc reports how many exist, which may be more than it filled in. */
+	nr = MIN(nr, (unsigned int)ARRAY_SIZE(d));
+
+	struct hwloc_distances_s *best = pick_distances(d, nr);
+
+	if (best) {
+		unsigned int nb = best->nbobjs;
+
+		for (unsigned int i = 0; i < nb; i++) {
+			for (unsigned int j = 0; j < nb; j++) {
+				unsigned int from = best->objs[i]->logical_index;
+				unsigned int to = best->objs[j]->logical_index;
+				hwloc_uint64_t v = best->values[i * nb + j];
+
+				if (from >= m->nr_nodes || to >= m->nr_nodes || v == 0)
+					continue;
+				m->distance[from][to] = v > INT_MAX ? INT_MAX : (int)v;
+			}
+		}
+	}
+	for (unsigned int i = 0; i < nr; i++)
+		hwloc_distances_release(t, d[i]);
+}
+
+/* order[n] = nodes by distance from n: n first, then nearest, ties by id. */
+static void machine_sort_nodes(struct machine *m)
+{
+	for (unsigned int n = 0; n < m->nr_nodes; n++) {
+		unsigned char *o = m->order[n];
+		unsigned int k = 0;
+
+		o[k++] = (unsigned char)n;
+		for (unsigned int j = 0; j < m->nr_nodes; j++) {
+			unsigned int pos;
+
+			if (j == n)
+				continue;
+			/* Insertion sort; stable, and j grows, so ties stay by id. */
+			for (pos = k; pos > 1 && m->distance[n][o[pos - 1]] > m->distance[n][j]; pos--)
+				o[pos] = o[pos - 1];
+			o[pos] = (unsigned char)j;
+			k++;
+		}
+	}
+}
+
+/* Build the machine of @spec ("" = the real one) into @m. */
+static int machine_discover(struct machine *m, const char *spec)
+{
+	hwloc_topology_t t;
+	int err;
+
+	if (hwloc_topology_init(&t) < 0)
+		return -ENOMEM;
+	m->kind = MACHINE_REAL;
+	if (*spec) {
+		if (spec_is_xml(spec)) {
+			m->kind = MACHINE_XML;
+			err = hwloc_topology_set_xml(t, spec);
+		} else {
+			m->kind = MACHINE_SYNTHETIC;
+			err = hwloc_topology_set_synthetic(t, spec);
+		}
+		if (err < 0) {
+			err = -EINVAL;
+			goto out;
+		}
+	}
+	if (hwloc_topology_load(t) < 0) {
+		err = -EINVAL;
+		goto out;
+	}
+	err = machine_read_cpus(m, t);
+	if (err)
+		goto out;
+	machine_read_distances(m, t);
+	machine_sort_nodes(m);
+	m->spec = strdup(spec);
+	if (!m->spec)
+		err = -ENOMEM;
+out:
+	hwloc_topology_destroy(t);
+	return err;
+}
+
+/* topology_init() with @spec already resolved ("" = real machine). */
+static int topology_init_spec(const char *spec, bool explicit_spec)
+{
+	struct machine *m;
 	int err = 0;
 
-	if (!spec)
-		spec = getenv("USLAB_TOPOLOGY");
 	pthread_mutex_lock(&init_lock);
 	if (__atomic_load_n(&topology_ready, __ATOMIC_ACQUIRE)) {
-		if (spec && *spec && strcmp(spec, topo.spec) != 0)
+		if (explicit_spec && strcmp(spec, topo.spec) != 0)
 			err = -EBUSY;
 		goto out;
 	}
-
-	hwloc_topology_t t;
-	if (hwloc_topology_init(&t) < 0) {
+	/* Build aside, so that a bad spec leaves nothing behind. */
+	m = calloc(1, sizeof(*m));
+	if (!m) {
 		err = -ENOMEM;
 		goto out;
 	}
-	err = topology_load(t, spec);
-	hwloc_topology_destroy(t);
-	if (err) {
-		memset(&topo, 0, sizeof(topo));
-		goto out;
+	err = machine_discover(m, spec);
+	if (!err) {
+		topo = *m;
+		__atomic_store_n(&topology_ready, true, __ATOMIC_RELEASE);
+	} else {
+		free(m->spec);
 	}
-	if (spec)
-		snprintf(topo.spec, sizeof(topo.spec), "%s", spec);
-	__atomic_store_n(&topology_ready, true, __ATOMIC_RELEASE);
+	free(m);
 out:
 	pthread_mutex_unlock(&init_lock);
 	return err;
+}
+
+int topology_init(const char *spec)
+{
+	bool explicit_spec = spec != NULL;
+
+	if (!spec)
+		spec = getenv("USLAB_TOPOLOGY");
+	return topology_init_spec(spec ? spec : "", explicit_spec);
 }
 
 void topology_ensure_init(void)
@@ -107,51 +315,97 @@ void topology_ensure_init(void)
 		/* A bad USLAB_TOPOLOGY must not leave us without a machine. */
 		fprintf(stderr, "uslab: cannot use topology '%s'; using the real machine\n",
 			getenv("USLAB_TOPOLOGY"));
-		unsetenv("USLAB_TOPOLOGY");
-		if (topology_init(NULL) < 0)
+		if (topology_init_spec("", false) < 0)
 			uslab_assert_fail("hwloc cannot describe this machine", __FILE__, __LINE__);
 	}
 }
 
+/* The check every accessor starts with, inlined: one acquire load. */
+static inline void topology_check_ready(void)
+{
+	if (unlikely(!__atomic_load_n(&topology_ready, __ATOMIC_ACQUIRE)))
+		topology_ensure_init();
+}
+
+/* The CPU the kernel says we run on, or -1. */
+static inline int topology_read_real_cpu(void)
+{
+#if TOPOLOGY_HAVE_RSEQ
+	/*
+	 * __rseq_size is 0 when glibc did not register rseq (an older kernel,
+	 * glibc.pthread.rseq=0, or someone else registered first); cpu_id is
+	 * negative until registration completed.
+	 */
+	if (likely(__rseq_size > 0)) {
+		const struct rseq *rs = (const struct rseq *)
+			((const char *)__builtin_thread_pointer() + __rseq_offset);
+		int cpu = (int)READ_ONCE(rs->cpu_id);
+
+		if (likely(cpu >= 0))
+			return cpu;
+	}
+#endif
+	return sched_getcpu();
+}
+
 int topology_current_cpu_slow(void)
 {
-	int cpu = sched_getcpu();
+	int cpu = topology_read_real_cpu();
 
-	topology_ensure_init();
-	if (cpu < 0)
+	topology_check_ready();
+	if (unlikely(cpu < 0))
 		cpu = 0;
+	if (topo.kind == MACHINE_REAL && likely(cpu < USLAB_NR_CPUS) && topo.cpu_of_os[cpu] >= 0)
+		return topo.cpu_of_os[cpu];
+	/* Emulated, or a CPU hwloc did not list (outside our cpuset at init). */
 	return cpu % (int)topo.nr_cpus;
+}
+
+bool topology_real_cpu_uses_rseq(void)
+{
+#if TOPOLOGY_HAVE_RSEQ
+	return __rseq_size > 0;
+#else
+	return false;
+#endif
 }
 
 unsigned int topology_nodes_by_distance(int nid, int *order, unsigned int max)
 {
-	unsigned int n = 0;
+	unsigned int n;
 
-	topology_ensure_init();
-	/* Without distance information every remote node is equally far. */
-	if (n < max)
-		order[n++] = nid;
-	for (int i = 0; i < (int)topo.nr_nodes && n < max; i++)
-		if (i != nid)
-			order[n++] = i;
+	topology_check_ready();
+	if (nid < 0 || nid >= (int)topo.nr_nodes)
+		return 0;
+	n = MIN(max, topo.nr_nodes);
+	for (unsigned int i = 0; i < n; i++)
+		order[i] = topo.order[nid][i];
 	return n;
+}
+
+int topology_node_os_index(int nid)
+{
+	topology_check_ready();
+	if (nid < 0 || nid >= (int)topo.nr_nodes)
+		return -1;
+	return topo.node_os[nid];
 }
 
 unsigned int uslab_nr_cpu_ids(void)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	return topo.nr_cpus;
 }
 
 unsigned int uslab_nr_node_ids(void)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	return topo.nr_nodes;
 }
 
 int cpu_to_node(int cpu)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	if (cpu < 0 || cpu >= (int)topo.nr_cpus)
 		return -1;
 	return topo.cpu_node[cpu];
@@ -169,15 +423,15 @@ int numa_node_id(void)
 
 int node_distance(int from, int to)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	if (from < 0 || to < 0 || from >= (int)topo.nr_nodes || to >= (int)topo.nr_nodes)
 		return -1;
-	return from == to ? 10 : 20;
+	return topo.distance[from][to];
 }
 
 unsigned int uslab_nr_cpus_node(int node)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	if (node < 0 || node >= (int)topo.nr_nodes)
 		return 0;
 	return topo.node_cpus[node];
@@ -185,7 +439,7 @@ unsigned int uslab_nr_cpus_node(int node)
 
 int uslab_thread_set_cpu(int cpu)
 {
-	topology_ensure_init();
+	topology_check_ready();
 	if (cpu < -1 || cpu >= (int)topo.nr_cpus)
 		return -EINVAL;
 	topology_thread_cpu = cpu;
@@ -194,6 +448,14 @@ int uslab_thread_set_cpu(int cpu)
 
 bool uslab_topology_is_synthetic(void)
 {
-	topology_ensure_init();
-	return topo.synthetic;
+	topology_check_ready();
+	return topo.kind != MACHINE_REAL;
+}
+
+int uslab_topology_describe(char *buf, size_t len)
+{
+	topology_check_ready();
+	return snprintf(buf, len, "%s: %u node%s, %u cpu%s", machine_kind_name[topo.kind],
+			topo.nr_nodes, topo.nr_nodes == 1 ? "" : "s",
+			topo.nr_cpus, topo.nr_cpus == 1 ? "" : "s");
 }

@@ -3,8 +3,10 @@
  * uslab/topology.h - the machine uslab sees: possible CPUs, NUMA nodes, which
  * node a CPU belongs to, node distances and the CPU the caller runs on, with
  * the kernel's names. The machine is the real one (hwloc) unless a synthetic
- * one was given (USLAB_TOPOLOGY or struct uslab_config), in which case CPUs
- * and nodes are emulated and threads may pick the CPU they act as.
+ * one was given (USLAB_TOPOLOGY or struct uslab_config: an hwloc synthetic
+ * string such as "node:4 core:2 pu:1", or the path of an hwloc XML file), in
+ * which case CPUs and nodes are emulated and threads may pick the CPU they
+ * act as. CPU and node ids are dense, 0 .. n-1 (hwloc logical indexes).
  *
  * Errors follow uslab/common.h.
  */
@@ -51,11 +53,29 @@ USLAB_API int uslab_thread_set_cpu(int cpu);
 USLAB_API bool uslab_topology_is_synthetic(void);
 
 /**
+ * uslab_topology_describe - one-line summary of the machine
+ * @buf: where to write, NUL-terminated (may be NULL when @len is 0)
+ * @len: size of @buf
+ *
+ * Writes e.g. "synthetic: 4 nodes, 8 cpus", "xml: 4 nodes, 8 cpus" or
+ * "real: 1 node, 2 cpus", truncated to fit as snprintf() does.
+ * Context: any thread.
+ * Return: the length of the full summary (excluding the NUL).
+ */
+USLAB_API int uslab_topology_describe(char *buf, size_t len);
+
+/**
  * uslab_node_pages - pages the page provider holds for a node
  * @node: node id
- * @mapped: pages obtained from the OS and not yet returned, or NULL
+ * @mapped: pages obtained from the OS and not yet returned (whole chunks,
+ *          including their header page and free pages, and large
+ *          allocations), or NULL
  * @in_use: pages handed to slabs and large allocations, or NULL
  *
+ * The two are read without a lock and may be momentarily inconsistent while
+ * other threads allocate. When nothing is in use, @mapped is at most one
+ * chunk (the node's spare, mostly not resident).
+ * Context: any thread.
  * Return: 0 or -EINVAL.
  */
 USLAB_API int uslab_node_pages(int node, unsigned long *mapped, unsigned long *in_use);
@@ -64,6 +84,10 @@ USLAB_API int uslab_node_pages(int node, unsigned long *mapped, unsigned long *i
 	for ((cpu) = 0; (cpu) < (int)uslab_nr_cpu_ids(); (cpu)++)
 #define for_each_node(node) \
 	for ((node) = 0; (node) < (int)uslab_nr_node_ids(); (node)++)
+/* Every possible CPU of @node, in id order. */
+#define for_each_cpu_of_node(cpu, node) \
+	for_each_possible_cpu(cpu) \
+		if (cpu_to_node(cpu) != (node)) {} else
 
 USLAB_END_DECLS
 
