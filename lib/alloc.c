@@ -133,6 +133,7 @@ static USLAB_NOINLINE void *cache_alloc_refill(struct kmem_cache *s, gfp_t flags
 		nr -= k;
 		memcpy(&ac->entry[ac->avail], &batch[nr], k * sizeof(void *));
 		ac->avail += k;
+		ac->touched = 1;
 	}
 	cpu_cache_end(slot);
 	if (unlikely(nr))

@@ -342,8 +342,11 @@ struct kmem_cache *kmem_cache_create(const char *name, unsigned int size, unsign
 	flags |= debug_flags_for(name);
 	slab_lock_all();
 	s = cache_find_mergeable(size, align, flags, ctor);
-	if (s)
+	if (s) {
+		/* Kernel __kmem_cache_alias(): the alias's objects are as large as asked. */
 		s->refcount++;
+		s->object_size = MAX(s->object_size, size);
+	}
 	else
 		s = cache_create_locked(name, size, align, flags, ctor);
 	err = s ? 0 : errno;

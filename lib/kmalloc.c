@@ -94,6 +94,10 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 	struct large_block *lb;
 	size_t bytes = ALIGN_UP(size, PAGE_SIZE);
 
+	if (nid < NUMA_NO_NODE || nid >= (int)nr_node_ids) {
+		errno = EINVAL;
+		return NULL;
+	}
 	if (nid == NUMA_NO_NODE)
 		nid = slab_cpu_mem_node(topology_current_cpu());
 	if (!node_online(nid) && (flags & __GFP_THISNODE)) {
@@ -184,7 +188,7 @@ static void *do_kmalloc(size_t size, gfp_t flags, int node, const void *caller)
 		return ZERO_SIZE_PTR;
 	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE)) {
 		if (size > KMALLOC_MAX_SIZE || (flags & ~__GFP_BITS_MASK)) {
-			errno = size > KMALLOC_MAX_SIZE ? ENOMEM : EINVAL;
+			errno = EINVAL;
 			return NULL;
 		}
 		if (uslab_ensure_init())
@@ -199,9 +203,8 @@ static void *do_kmalloc(size_t size, gfp_t flags, int node, const void *caller)
 		}
 		s = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
 	}
-	obj = slab_alloc_node(s, flags & ~__GFP_ZERO, node, caller);
-	if ((flags & __GFP_ZERO) && obj)
-		memset(obj, 0, size);
+	/* __GFP_ZERO clears the whole class, so a later krealloc in place sees zeroes. */
+	obj = slab_alloc_node(s, flags, node, caller);
 	return obj;
 }
 

@@ -349,8 +349,8 @@ USLAB_API long uslab_cache_leaks(struct kmem_cache *s, FILE *f);
 /**
  * uslab_cache_tune - set the per-CPU array sizes, like writing /proc/slabinfo
  * @s: the cache
- * @limit: per-CPU array capacity, 1..4096
- * @batchcount: objects moved per refill or flush, 1..@limit
+ * @limit: per-CPU array capacity, 1..1024
+ * @batchcount: objects moved per refill or flush, 1..min(@limit, 256)
  * @shared: shared array capacity as a multiple of @batchcount, 0..64
  *
  * Context: drains every array of the cache.
