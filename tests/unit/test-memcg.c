@@ -70,7 +70,8 @@ static struct mem_cgroup *create(struct mem_cgroup *parent, const char *name)
 	return memcg;
 }
 
-/* Stand-ins for lib/'s callbacks. */
+/* Stand-ins for lib/'s callbacks; atomics, as the stress test runs them
+ * from several threads. */
 static struct {
 	int offline_calls;
 	struct mem_cgroup *offline_last;
@@ -85,9 +86,9 @@ static void test_offline(struct mem_cgroup *memcg)
 {
 	struct mem_cgroup *root;
 
-	tops.offline_calls++;
-	tops.offline_last = memcg;
-	tops.offline_saw_offline = !memcg_online(memcg);
+	__atomic_add_fetch(&tops.offline_calls, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&tops.offline_last, memcg, __ATOMIC_RELAXED);
+	__atomic_store_n(&tops.offline_saw_offline, !memcg_online(memcg), __ATOMIC_RELAXED);
 	/* Called without the tree lock: taking it here must work. */
 	root = mem_cgroup_lookup("/");
 	ck_assert_ptr_eq(root, root_mem_cgroup);
@@ -95,14 +96,12 @@ static void test_offline(struct mem_cgroup *memcg)
 
 static unsigned long test_reclaim(struct mem_cgroup *memcg)
 {
-	unsigned int nr = tops.reclaim_free;
+	unsigned int nr = __atomic_exchange_n(&tops.reclaim_free, 0, __ATOMIC_RELAXED);
 
-	tops.reclaim_calls++;
-	tops.reclaim_last = memcg;
-	if (nr && tops.reclaim_objcg) {
-		tops.reclaim_free = 0;
+	__atomic_add_fetch(&tops.reclaim_calls, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&tops.reclaim_last, memcg, __ATOMIC_RELAXED);
+	if (nr && tops.reclaim_objcg)
 		obj_cgroup_uncharge_pages(tops.reclaim_objcg, nr);
-	}
 	return nr;
 }
 
@@ -767,10 +766,11 @@ END_TEST
 /* ---- concurrency -------------------------------------------------------- */
 
 #define RACE_THREADS 4
+#define RACE_ROUNDS 30
 
 struct race {
 	struct obj_cgroup *objcg;
-	int started;            /* atomic: iterations done by all threads */
+	long done;              /* atomic: iterations done by all threads */
 	int stop;               /* atomic */
 	unsigned long left[RACE_THREADS];
 };
@@ -788,7 +788,7 @@ static void *race_worker(void *p)
 	unsigned long mine = 0;
 
 	uslab_thread_set_cpu(arg->idx % (int)nr_cpu_ids);
-	for (int i = 0; i < 20000 && !__atomic_load_n(&r->stop, __ATOMIC_RELAXED); i++) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		unsigned int nr = 1 + rand_r(&seed) % 70;
 
 		if (mine >= nr && rand_r(&seed) % 2) {
@@ -797,43 +797,61 @@ static void *race_worker(void *p)
 		} else if (obj_cgroup_charge_pages(r->objcg, 0, nr) == 0) {
 			mine += nr;
 		}
-		__atomic_add_fetch(&r->started, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&r->done, 1, __ATOMIC_RELAXED);
 	}
 	r->left[arg->idx] = mine;
 	return NULL;
 }
 
-/* Uncharges racing with the objcg switch neither lose nor double a page. */
+static void race_wait(struct race *r, long until)
+{
+	while (__atomic_load_n(&r->done, __ATOMIC_RELAXED) < until)
+		;
+}
+
+/*
+ * Charges and uncharges racing with the handle switch of an offline
+ * neither lose nor double a page: afterwards the dying tenant's counter is
+ * 0 and the parent holds exactly what the threads still own.
+ */
 START_TEST(test_reparent_race)
 {
-	struct mem_cgroup *p = create(NULL, "p"), *c = create(p, "c");
-	struct race r = { .objcg = memcg_get_obj_cgroup(c) };
-	struct race_arg args[RACE_THREADS];
-	pthread_t thr[RACE_THREADS];
-	unsigned long total = 0;
+	struct mem_cgroup *p = create(NULL, "p");
 
-	mem_cgroup_get(c);
-	for (int i = 0; i < RACE_THREADS; i++) {
-		args[i] = (struct race_arg){ &r, i };
-		ck_assert_int_eq(pthread_create(&thr[i], NULL, race_worker, &args[i]), 0);
+	ck_assert_int_eq(mem_cgroup_set_max(p, 3000 * PG), 0);
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		struct mem_cgroup *c = create(p, "c");
+		struct race r = { .objcg = memcg_get_obj_cgroup(c) };
+		struct race_arg args[RACE_THREADS];
+		pthread_t thr[RACE_THREADS];
+		unsigned long total = 0;
+
+		mem_cgroup_get(c);
+		for (int i = 0; i < RACE_THREADS; i++) {
+			args[i] = (struct race_arg){ &r, i };
+			ck_assert_int_eq(pthread_create(&thr[i], NULL, race_worker, &args[i]), 0);
+		}
+		race_wait(&r, 300);
+		ck_assert_int_eq(mem_cgroup_destroy(c), 0);
+		race_wait(&r, __atomic_load_n(&r.done, __ATOMIC_RELAXED) + 300);
+		__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+		for (int i = 0; i < RACE_THREADS; i++)
+			ck_assert_int_eq(pthread_join(thr[i], NULL), 0);
+		memcg_drain_all_stocks();
+		for (int i = 0; i < RACE_THREADS; i++)
+			total += r.left[i];
+		ck_assert_uint_eq(pages(c), 0);
+		ck_assert_uint_eq(pages(p), total);
+		ck_assert_uint_eq(pages(root_mem_cgroup), total);
+		for (int i = 0; i < RACE_THREADS; i++)
+			obj_cgroup_uncharge_pages(r.objcg, r.left[i]);
+		memcg_drain_all_stocks();
+		ck_assert_uint_eq(pages(p), 0);
+		ck_assert_uint_eq(pages(c), 0);
+		obj_cgroup_put(r.objcg);
+		mem_cgroup_put(c);
 	}
-	while (__atomic_load_n(&r.started, __ATOMIC_RELAXED) < 2000)
-		;
-	ck_assert_int_eq(mem_cgroup_destroy(c), 0);
-	for (int i = 0; i < RACE_THREADS; i++)
-		ck_assert_int_eq(pthread_join(thr[i], NULL), 0);
-	memcg_drain_all_stocks();
-	for (int i = 0; i < RACE_THREADS; i++)
-		total += r.left[i];
-	ck_assert_uint_eq(pages(c), 0);
-	ck_assert_uint_eq(pages(p), total);
-	ck_assert_uint_eq(pages(root_mem_cgroup), total);
-	for (int i = 0; i < RACE_THREADS; i++)
-		obj_cgroup_uncharge_pages(r.objcg, r.left[i]);
-	memcg_drain_all_stocks();
-	ck_assert_uint_eq(pages(p), 0);
-	obj_cgroup_put(r.objcg);
-	mem_cgroup_put(c);
+	ck_assert_uint_le(mem_cgroup_peak(p), 3000 * PG);
 	ck_assert_int_eq(mem_cgroup_destroy(p), 0);
 }
 END_TEST
