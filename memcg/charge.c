@@ -4,9 +4,14 @@
  * first, then a counter walk of a batch (or of exactly what is needed when
  * the batch does not fit under a limit), then, on failure, draining the
  * stocks, asking lib/ to reclaim at the tenant whose limit was hit and
- * retrying once before counting an oom event. memory.high is enforced after
- * successful walks by counting high events and asking lib/ to reclaim (no
- * throttling). Uncharges and statistics follow the handle the same way.
+ * retrying once before counting an oom event. Events: "max" once per charge
+ * that hit a limit with its exact size (a batch that does not fit is no
+ * event, as in the kernel), "oom" when it finally fails; __GFP_NOFAIL forces
+ * the retry over the limit (a max event, no oom). memory.high is checked
+ * after successful counter walks only (a stock hit changes no counter):
+ * each level above it counts a high event and lib/ is asked to reclaim
+ * there (no throttling). Uncharges and statistics follow the handle the
+ * same way.
  *
  * Reparenting without a per-handle lock: every path here reads
  * objcg->memcg and changes that tenant's counters, stock or statistics while

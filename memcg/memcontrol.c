@@ -259,6 +259,7 @@ static int memcg_alloc_kmem_id_locked(void)
 static struct mem_cgroup *memcg_next_descendant_locked(struct mem_cgroup *pos,
 							struct mem_cgroup *top)
 {
+	lockdep_assert_held(&memcg_tree_lock);
 	if (!list_empty(&pos->children))
 		return list_first_entry(&pos->children, struct mem_cgroup, sibling);
 	while (pos != top) {
