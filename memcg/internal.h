@@ -38,6 +38,8 @@ bool memcg_is_descendant(const struct mem_cgroup *memcg, const struct mem_cgroup
 /* False once mem_cgroup_destroy() started taking the tenant offline. */
 bool memcg_online(const struct mem_cgroup *memcg);
 
+/* memcg/objcg.c */
+
 /*
  * memcg_get_obj_cgroup - a counted handle that charges @memcg until it goes
  * offline, and its nearest online ancestor after that. NULL for root.
@@ -45,6 +47,8 @@ bool memcg_online(const struct mem_cgroup *memcg);
 struct obj_cgroup *memcg_get_obj_cgroup(struct mem_cgroup *memcg);
 void obj_cgroup_get(struct obj_cgroup *objcg);
 void obj_cgroup_put(struct obj_cgroup *objcg);
+
+/* memcg/charge.c */
 
 /*
  * obj_cgroup_charge_pages - charge @nr_pages to the handle's tenant and all
@@ -65,7 +69,7 @@ enum memcg_stat_item {
 /* Add @nr to a statistic of the handle's tenant (and, hierarchically, ancestors). */
 void obj_cgroup_mod_stat(struct obj_cgroup *objcg, enum memcg_stat_item item, long nr);
 
-/* What lib/ registers so memcg can ask it things (the notifier pattern). */
+/* memcg/memcontrol.c: what lib/ registers so memcg can ask it things (the notifier pattern). */
 struct memcg_kmem_ops {
 	/* Tenant @memcg is going offline: deactivate its child caches. */
 	void (*offline)(struct mem_cgroup *memcg);
@@ -74,6 +78,24 @@ struct memcg_kmem_ops {
 	/* Append per-cache "name bytes" lines of @memcg to memory.stat. */
 	void (*stat_show)(struct mem_cgroup *memcg, FILE *out);
 };
+/*
+ * Register (or, with NULL, remove) lib/'s callbacks. @ops must stay valid
+ * until replaced. memcg calls them with no memcg lock held; they may charge
+ * and uncharge, but must not create or destroy tenants.
+ */
 void memcg_register_kmem_ops(const struct memcg_kmem_ops *ops);
+
+/* The tenant the handle charges now: its creator, then, once that went
+ * offline, the nearest online ancestor. Never NULL for a non-NULL handle. */
+struct mem_cgroup *obj_cgroup_memcg(struct obj_cgroup *objcg);
+
+/* memcg/stock.c */
+
+/*
+ * memcg_drain_all_stocks - return every CPU's stocked pages to the counters
+ * of the tenants that own them (memory.current then counts only pages handed
+ * out). Context: takes each stock slot's leaf lock in turn; hold no leaf lock.
+ */
+void memcg_drain_all_stocks(void);
 
 #endif /* USLAB_MEMCG_INTERNAL_H */
