@@ -168,9 +168,13 @@ struct mem_cgroup *mem_cgroup_parent(const struct mem_cgroup *memcg)
 	return memcg_is_root(memcg) ? NULL : memcg->parent;
 }
 
+/* Ancestors are pinned by their children, so the walk needs no lock. */
 bool memcg_is_descendant(const struct mem_cgroup *memcg, const struct mem_cgroup *root)
 {
-	return memcg == root;
+	for (; memcg; memcg = memcg->parent)
+		if (memcg == root)
+			return true;
+	return false;
 }
 
 bool memcg_online(const struct mem_cgroup *memcg)

@@ -140,15 +140,6 @@ void memcg_refill_stock_locked(struct memcg_stock *stock, struct mem_cgroup *mem
 		memcg_drain_stock_locked(stock);
 }
 
-/* True when @memcg is @top or below it (ancestors are pinned by children). */
-static bool memcg_is_descendant(const struct mem_cgroup *memcg, const struct mem_cgroup *top)
-{
-	for (; memcg; memcg = memcg->parent)
-		if (memcg == top)
-			return true;
-	return false;
-}
-
 /*
  * memcg_drain_stocks - drain every slot holding pages of @top's subtree
  * (every slot when @top is NULL). Every slot lock is taken, even for slots
