@@ -396,8 +396,9 @@ START_TEST(test_free_objects_are_never_written)
 		for (size_t i = 0; i < n; i++)
 			kmem_cache_free(s, p[round & 1 ? n - 1 - i : i]);
 		info = info_of(s);
-		ck_assert_msg(info.reaped == 0, "a slab was released (free_limit %lu)",
-			      info.free_limit);
+		/* (Under ASan the quarantine makes allocations grow slabs that shrink frees.) */
+		ck_assert_msg(info.reaped == 0 || TEST_UNDER_ASAN,
+			      "a slab was released (free_limit %lu)", info.free_limit);
 		for (size_t i = 0; i < n; i++) {
 			p[i] = kmem_cache_alloc(s, GFP_KERNEL);
 			ck_assert_ptr_nonnull(p[i]);
