@@ -109,10 +109,10 @@ static USLAB_NOINLINE void *cache_alloc_refill(struct kmem_cache *s, gfp_t flags
 					 unsigned int want)
 {
 	void *batch[SLAB_MAX_BATCH];
-	struct cpu_cache_slot *slot;
 	struct array_cache *ac;
 	unsigned int nr;
 	void *obj;
+	int cpu;
 
 	nr = node_take_objects(s, nid, flags, batch, want, true);
 	if (unlikely(nr == 0)) {
@@ -126,7 +126,8 @@ static USLAB_NOINLINE void *cache_alloc_refill(struct kmem_cache *s, gfp_t flags
 		return obj;
 
 	/* The thread may have moved: fill whichever array it is on now, if same node. */
-	ac = cpu_cache_begin(s, &slot);
+	cpu = topology_current_cpu();
+	ac = cpu_cache_own(s, cpu);
 	if (likely(ac && ac->nid == nid)) {
 		unsigned int k = MIN(nr, ac->limit - ac->avail);
 
@@ -135,25 +136,27 @@ static USLAB_NOINLINE void *cache_alloc_refill(struct kmem_cache *s, gfp_t flags
 		ac->avail += k;
 		ac->touched = 1;
 	}
-	cpu_cache_end(slot);
+	cpu_cache_release(s, cpu, ac);
 	if (unlikely(nr))
 		node_put_objects(s, nid, batch, nr, true);
 	return obj;
 }
 
-void *cache_alloc(struct kmem_cache *s, gfp_t flags)
+/* The array was empty (or the CPU has none): refill it, or go to the node. */
+static USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 {
-	struct cpu_cache_slot *slot;
-	struct array_cache *ac = cpu_cache_begin(s, &slot);
+	int cpu = topology_current_cpu();
+	struct array_cache *ac = cpu_cache_own(s, cpu);
 	unsigned int want = 1;
 	void *obj = NULL;
 	int nid;
 
-	if (likely(ac && ac->avail)) {
+	if (ac && ac->avail) {
+		/* Refilled by another thread of this CPU meanwhile. */
 		ac->touched = 1;
 		ac->stats[STAT_ALLOC_HIT]++;
 		obj = ac->entry[--ac->avail];
-		cpu_cache_end(slot);
+		cpu_cache_release(s, cpu, ac);
 		return obj;
 	}
 	if (likely(ac)) {
@@ -164,9 +167,9 @@ void *cache_alloc(struct kmem_cache *s, gfp_t flags)
 			want = BATCHREFILL_LIMIT;
 		nid = ac->nid;
 	} else {
-		nid = slab_cpu_mem_node(topology_current_cpu());
+		nid = slab_cpu_mem_node(cpu);
 	}
-	cpu_cache_end(slot);
+	cpu_cache_release(s, cpu, ac);
 	if (unlikely(!ac)) {
 		/* A CPU without array (offline): take straight from the node. */
 		if (node_take_objects(s, nid, flags, &obj, 1, true) == 0) {
@@ -177,6 +180,15 @@ void *cache_alloc(struct kmem_cache *s, gfp_t flags)
 		return obj;
 	}
 	return cache_alloc_refill(s, flags, nid, want);
+}
+
+void *cache_alloc(struct kmem_cache *s, gfp_t flags)
+{
+	void *obj = cpu_cache_pop(s);
+
+	if (likely(obj))
+		return obj;
+	return cache_alloc_slow(s, flags);
 }
 
 void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid)
@@ -226,7 +238,7 @@ void *slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *ca
 		obj = cache_alloc(s, flags);
 	else
 		obj = cache_alloc_node(s, flags, nid);
-	return slab_post_alloc(obj, flags, caller);
+	return slab_post_alloc(s, obj, flags, caller);
 }
 
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
@@ -253,9 +265,9 @@ void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t flags, int node)
 int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size, void **p)
 {
 	const void *caller = __builtin_return_address(0);
-	struct cpu_cache_slot *slot;
 	struct array_cache *ac;
 	size_t i = 0;
+	int cpu;
 
 	if (!gfp_valid(s, flags) || (size && !p)) {
 		errno = EINVAL;
@@ -263,16 +275,17 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size, void *
 	}
 	if (likely(!cache_wants_account(s, flags))) {
 		/* Take what the CPU array has in one section, then the normal path. */
-		ac = cpu_cache_begin(s, &slot);
+		cpu = topology_current_cpu();
+		ac = cpu_cache_own(s, cpu);
 		if (ac && ac->avail) {
 			ac->touched = 1;
 			while (i < size && ac->avail)
 				p[i++] = ac->entry[--ac->avail];
 			ac->stats[STAT_ALLOC_HIT] += i;
 		}
-		cpu_cache_end(slot);
+		cpu_cache_release(s, cpu, ac);
 		for (size_t j = 0; j < i; j++)
-			slab_post_alloc(p[j], flags, caller);
+			slab_post_alloc(s, p[j], flags, caller);
 	}
 	for (; i < size; i++) {
 		p[i] = slab_alloc_node(s, flags, NUMA_NO_NODE, caller);

@@ -96,16 +96,12 @@ int cache_tune_locked(struct kmem_cache *s, unsigned int limit, unsigned int bat
 	}
 
 	for (cpu = 0; cpu < (int)ncpu; cpu++) {
-		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
-
 		if (!cpu_new[cpu])
 			continue;
-		umutex_lock(&slot->lock);
-		struct array_cache *old = slot->ac;
+		struct array_cache *old = cpu_cache_own(s, cpu);
 		if (old)
 			memcpy(cpu_new[cpu]->stats, old->stats, sizeof(old->stats));
-		slot->ac = cpu_new[cpu];
-		umutex_unlock(&slot->lock);
+		cpu_cache_release(s, cpu, cpu_new[cpu]);
 		if (old)
 			array_release(s, old);
 	}

@@ -120,19 +120,21 @@ struct slab *free_check_object(struct kmem_cache *s, const void *objp, const cha
 	return slab;
 }
 
-void cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
+/* The array was full, or the object is another node's, or the CPU has no array. */
+static USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct slab *slab)
 {
 	void *batch[SLAB_MAX_BATCH];
-	struct cpu_cache_slot *slot;
-	struct array_cache *ac = cpu_cache_begin(s, &slot);
+	int cpu = topology_current_cpu();
+	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+	struct array_cache *ac = cpu_cache_own(s, cpu);
 	unsigned int nr;
 	int nid;
 
 	if (likely(ac && slab->nid == ac->nid)) {
-		if (likely(ac->avail < ac->limit)) {
+		if (ac->avail < ac->limit) {
 			ac->stats[STAT_FREE_HIT]++;
 			ac->entry[ac->avail++] = objp;
-			cpu_cache_end(slot);
+			cpu_cache_release(s, cpu, ac);
 			return;
 		}
 		/* cache_flusharray: the oldest batchcount entries leave. */
@@ -143,7 +145,7 @@ void cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
 		ac->avail -= nr;
 		memmove(ac->entry, &ac->entry[nr], ac->avail * sizeof(void *));
 		ac->entry[ac->avail++] = objp;
-		cpu_cache_end(slot);
+		cpu_cache_release(s, cpu, ac);
 		node_put_objects(s, nid, batch, nr, true);
 		return;
 	}
@@ -154,20 +156,27 @@ void cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
 		ac->stats[STAT_ALIEN_FREE]++;
 		if (likely(alien->avail < alien->limit)) {
 			alien->entry[alien->avail++] = objp;
-			cpu_cache_end(slot);
+			cpu_cache_release(s, cpu, ac);
 			return;
 		}
 		nr = alien->avail;
 		memcpy(batch, alien->entry, nr * sizeof(void *));
 		alien->entry[0] = objp;
 		alien->avail = 1;
-		cpu_cache_end(slot);
+		cpu_cache_release(s, cpu, ac);
 		node_put_objects(s, slab->nid, batch, nr, true);
 		return;
 	}
-	cpu_cache_end(slot);
+	cpu_cache_release(s, cpu, ac);
 	cache_stat_add(s, ac ? STAT_ALIEN_FREE : STAT_NODE_FREE, 1);
 	node_put_objects(s, slab->nid, &objp, 1, true);
+}
+
+void cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
+{
+	if (likely(cpu_cache_push(s, objp, slab->nid)))
+		return;
+	cache_free_slow(s, objp, slab);
 }
 
 void kmem_cache_free(struct kmem_cache *s, void *objp)

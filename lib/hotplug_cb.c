@@ -58,12 +58,10 @@ static void cache_release_cpu(struct kmem_cache *s, int cpu)
 	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
 	struct array_cache *ac, **alien;
 
-	umutex_lock(&slot->lock);
-	ac = slot->ac;
+	ac = cpu_cache_own(s, cpu);
 	alien = slot->alien;
-	slot->ac = NULL;
 	slot->alien = NULL;
-	umutex_unlock(&slot->lock);
+	cpu_cache_release(s, cpu, NULL);
 	if (ac)
 		array_release(s, ac);
 	for (int nid = 0; alien && nid < (int)nr_node_ids; nid++)
@@ -81,19 +79,20 @@ static int slab_prepare_cpu(unsigned int cpu)
 
 	umutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
-		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
-
-		if (slot->ac)
-			continue;
 		struct array_cache *ac = array_alloc(s->limit, s->batchcount, nid);
 		if (!ac || cache_alloc_aliens(s, (int)cpu) < 0) {
 			free(ac);
 			err = -ENOMEM;
 			break;
 		}
-		umutex_lock(&slot->lock);
-		slot->ac = ac;
-		umutex_unlock(&slot->lock);
+		struct array_cache *cur = cpu_cache_own(s, (int)cpu);
+		if (cur) {
+			/* Already has one (registration on an online CPU). */
+			cpu_cache_release(s, (int)cpu, cur);
+			free(ac);
+			continue;
+		}
+		cpu_cache_release(s, (int)cpu, ac);
 
 		struct kmem_cache_node *n = s->node[nid];
 		if (n && s->shared && !n->shared) {
@@ -169,12 +168,10 @@ static unsigned long cache_drain_node(struct kmem_cache *s, int nid)
 	unsigned long in_use;
 
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++) {
-		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
-		bool mine;
+		struct array_cache *ac = cpu_cache_own(s, cpu);
+		bool mine = ac && ac->nid == nid;
 
-		umutex_lock(&slot->lock);
-		mine = slot->ac && slot->ac->nid == nid;
-		umutex_unlock(&slot->lock);
+		cpu_cache_release(s, cpu, ac);
 		if (mine)
 			drain_cpu_array(s, cpu, true);
 		drain_alien_arrays(s, cpu, nid, false);
@@ -200,21 +197,20 @@ static void cpus_move_mem_node(void)
 			continue;
 		WRITE_ONCE(slab_cpu_mem_nodes[cpu], nid);
 		list_for_each_entry(s, &slab_caches, list) {
-			struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
 			void *old_objs[SLAB_MAX_LIMIT];
 			unsigned int nr = 0;
 			int old_nid = -1;
 
 			/* Empty the array and change its node in one section. */
-			umutex_lock(&slot->lock);
-			if (slot->ac) {
-				nr = slot->ac->avail;
-				old_nid = slot->ac->nid;
-				memcpy(old_objs, slot->ac->entry, nr * sizeof(void *));
-				slot->ac->avail = 0;
-				slot->ac->nid = nid;
+			struct array_cache *ac = cpu_cache_own(s, cpu);
+			if (ac) {
+				nr = ac->avail;
+				old_nid = ac->nid;
+				memcpy(old_objs, ac->entry, nr * sizeof(void *));
+				ac->avail = 0;
+				ac->nid = nid;
 			}
-			umutex_unlock(&slot->lock);
+			cpu_cache_release(s, cpu, ac);
 			for (unsigned int done = 0; done < nr; done += SLAB_MAX_BATCH)
 				node_put_objects(s, old_nid, &old_objs[done],
 						 MIN(nr - done, (unsigned int)SLAB_MAX_BATCH), false);

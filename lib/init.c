@@ -44,6 +44,8 @@ static int do_init(const struct uslab_config *cfg)
 
 	memcg_caches_init();
 	debug_tools_init();
+	nr_cpu_ids_cached = nr_cpu_ids;
+	percpu_init();
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++)
 		slab_cpu_mem_nodes[cpu] = cpu_to_node(cpu);
 	slab_lock_all();

@@ -20,22 +20,20 @@
 
 void drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 {
-	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
 	void *batch[SLAB_MAX_BATCH];
 
 	for (;;) {
 		unsigned int tofree;
 		int nid;
 
-		umutex_lock(&slot->lock);
-		struct array_cache *ac = slot->ac;
+		struct array_cache *ac = cpu_cache_own(s, cpu);
 		if (!ac || !ac->avail) {
-			umutex_unlock(&slot->lock);
+			cpu_cache_release(s, cpu, ac);
 			return;
 		}
 		if (!force && ac->touched) {
 			ac->touched = 0;
-			umutex_unlock(&slot->lock);
+			cpu_cache_release(s, cpu, ac);
 			return;
 		}
 		if (force) {
@@ -50,7 +48,7 @@ void drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 		ac->avail -= tofree;
 		memmove(ac->entry, &ac->entry[tofree], ac->avail * sizeof(void *));
 		nid = ac->nid;
-		umutex_unlock(&slot->lock);
+		cpu_cache_release(s, cpu, ac);
 
 		node_put_objects(s, nid, batch, tofree, false);
 		if (!force)

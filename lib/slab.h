@@ -194,6 +194,9 @@ struct kmem_cache {
 	unsigned int rz2_offset;            /* red zone 2, from the object start */
 	unsigned int track_offset;          /* alloc/free tracks, from the object start */
 	uint64_t reciprocal_size;           /* ceil(2^64 / size) */
+	bool state_inline;                  /* one-page on-slab slabs: state byte found from the address */
+	unsigned int first_obj;             /* on-slab: first object of an uncoloured slab, from the page */
+	unsigned int state_offset;          /* on-slab: state bytes, from the page */
 	void (*ctor)(void *);
 
 	/* management: slab_mutex */
@@ -316,32 +319,240 @@ static inline uintptr_t pagemap_lookup(const void *addr)
 	return __atomic_load_n(&leaf[pfn & (PM_LEAF_SIZE - 1)], __ATOMIC_ACQUIRE);
 }
 
-/* ---- per-CPU access ------------------------------------------------------- */
+/* ---- per-CPU access (lib/percpu.c) ------------------------------------------- */
+
+extern bool slab_rseq_mode;       /* restartable sequences protect the fast path */
+extern unsigned int nr_cpu_ids_cached;   /* nr_cpu_ids, read by the rseq fast path */
+void percpu_init(void);
 
 /*
- * cpu_cache_begin - enter the calling CPU's array of @s
- * @slotp: receives the slot to pass to cpu_cache_end()
+ * cpu_cache_own - exclusive use of CPU @cpu's array of @s
  *
- * Return: the array, or NULL when the CPU has none (it is offline). Between
- * begin and end the array is the caller's alone, even if the thread migrates
- * or shares its CPU with other threads: today a per-CPU mutex guarantees it.
+ * Return: the array (NULL when the CPU has none: it is offline) with the
+ * slot's mutex held; no other thread touches it until cpu_cache_release().
  */
-static inline struct array_cache *cpu_cache_begin(struct kmem_cache *s,
-						  struct cpu_cache_slot **slotp)
-{
-	struct cpu_cache_slot *slot = &s->cpu_slot[topology_current_cpu()];
+struct array_cache *cpu_cache_own(struct kmem_cache *s, int cpu);
+/* Give the array back (or install @ac, possibly NULL, as the CPU's new array). */
+void cpu_cache_release(struct kmem_cache *s, int cpu, struct array_cache *ac);
 
-	umutex_lock(&slot->lock);
-	*slotp = slot;
-	return slot->ac;
+_Static_assert(sizeof(struct cpu_cache_slot) == CACHE_LINE, "slot index is cpu << 6");
+
+#if defined(__x86_64__) && defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#define SLAB_HAVE_RSEQ 1
+#endif
+#endif
+#ifndef SLAB_HAVE_RSEQ
+#define SLAB_HAVE_RSEQ 0
+#endif
+
+#if SLAB_HAVE_RSEQ
+#include <sys/rseq.h>
+
+/*
+ * Restartable sequences on x86-64. Each sequence publishes its descriptor
+ * (start, length, abort address) in the thread's rseq area, reads cpu_id,
+ * and ends with one committing store; if the thread is preempted, migrated
+ * or signalled inside, the kernel resumes it at the abort handler, which is
+ * preceded by glibc's signature. Results are written through pointers before
+ * the commit, which is harmless when the sequence restarts.
+ */
+#define RSEQ_ASM_DEFINE(start, post, abort)                                   \
+	".pushsection __rseq_cs, \"aw\"\n\t"                                  \
+	".balign 32\n\t"                                                      \
+	"3:\n\t"                                                              \
+	".long 0x0, 0x0\n\t"                                                  \
+	".quad " #start "f, (" #post "f - " #start "f), " #abort "f\n\t"     \
+	".popsection\n\t"                                                     \
+	"leaq 3b(%%rip), %%rax\n\t"                                           \
+	"movq %%rax, 8(%[rs])\n\t"
+#define RSEQ_ASM_ABORT(abort, label)                                          \
+	".pushsection __rseq_failure, \"ax\"\n\t"                             \
+	".byte 0x0f, 0xb9, 0x3d\n\t"                                          \
+	".long 0x53053053\n\t"                                                \
+	#abort ":\n\t"                                                        \
+	"jmp %l[" #label "]\n\t"                                              \
+	".popsection\n\t"
+
+static inline struct rseq *rseq_area(void)
+{
+	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
 }
 
-static inline void cpu_cache_end(struct cpu_cache_slot *slot)
+/* Pop the newest object of the current CPU's array; NULL: empty or no array. */
+static inline void *rseq_pop(struct kmem_cache *s)
 {
-	umutex_unlock(&slot->lock);
+	void *obj = NULL;
+
+retry:
+	__asm__ __volatile__ goto(
+		RSEQ_ASM_DEFINE(1, 2, 4)
+		"1:\n\t"
+		"movl 4(%[rs]), %%eax\n\t"
+		"cmpl %[ncpu], %%eax\n\t"
+		"jae %l[fail]\n\t"
+		"shlq $6, %%rax\n\t"
+		"movq %c[off_ac](%[slots], %%rax), %%rcx\n\t"
+		"testq %%rcx, %%rcx\n\t"
+		"jz %l[fail]\n\t"
+		"movl %c[off_avail](%%rcx), %%eax\n\t"
+		"testl %%eax, %%eax\n\t"
+		"jz %l[fail]\n\t"
+		"subl $1, %%eax\n\t"
+		"movq %c[off_entry](%%rcx, %%rax, 8), %%rdx\n\t"
+		"movq %%rdx, (%[out])\n\t"
+		"movl $1, %c[off_touched](%%rcx)\n\t"
+		"addq $1, %c[off_hits](%%rcx)\n\t"
+		"movl %%eax, %c[off_avail](%%rcx)\n\t"
+		"2:\n\t"
+		RSEQ_ASM_ABORT(4, abort)
+		:
+		: [rs] "r"(rseq_area()), [slots] "r"(s->cpu_slot), [out] "r"(&obj),
+		  [ncpu] "r"(nr_cpu_ids_cached),
+		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac)),
+		  [off_avail] "i"(offsetof(struct array_cache, avail)),
+		  [off_touched] "i"(offsetof(struct array_cache, touched)),
+		  [off_hits] "i"(offsetof(struct array_cache, stats[STAT_ALLOC_HIT])),
+		  [off_entry] "i"(offsetof(struct array_cache, entry))
+		: "memory", "cc", "rax", "rcx", "rdx"
+		: abort, fail);
+	return obj;
+abort:
+	goto retry;
+fail:
+	return NULL;
+}
+
+/* Push @obj (of node @nid) on the current CPU's array; false: full, wrong node or no array. */
+static inline bool rseq_push(struct kmem_cache *s, void *obj, int nid)
+{
+retry:
+	__asm__ __volatile__ goto(
+		RSEQ_ASM_DEFINE(1, 2, 4)
+		"1:\n\t"
+		"movl 4(%[rs]), %%eax\n\t"
+		"cmpl %[ncpu], %%eax\n\t"
+		"jae %l[fail]\n\t"
+		"shlq $6, %%rax\n\t"
+		"movq %c[off_ac](%[slots], %%rax), %%rcx\n\t"
+		"testq %%rcx, %%rcx\n\t"
+		"jz %l[fail]\n\t"
+		"cmpl %[nid], %c[off_nid](%%rcx)\n\t"
+		"jne %l[fail]\n\t"
+		"movl %c[off_avail](%%rcx), %%eax\n\t"
+		"cmpl %c[off_limit](%%rcx), %%eax\n\t"
+		"jae %l[fail]\n\t"
+		"movq %[obj], %c[off_entry](%%rcx, %%rax, 8)\n\t"
+		"addq $1, %c[off_hits](%%rcx)\n\t"
+		"addl $1, %%eax\n\t"
+		"movl %%eax, %c[off_avail](%%rcx)\n\t"
+		"2:\n\t"
+		RSEQ_ASM_ABORT(4, abort)
+		:
+		: [rs] "r"(rseq_area()), [slots] "r"(s->cpu_slot), [obj] "r"(obj), [nid] "r"(nid),
+		  [ncpu] "r"(nr_cpu_ids_cached),
+		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac)),
+		  [off_nid] "i"(offsetof(struct array_cache, nid)),
+		  [off_avail] "i"(offsetof(struct array_cache, avail)),
+		  [off_limit] "i"(offsetof(struct array_cache, limit)),
+		  [off_hits] "i"(offsetof(struct array_cache, stats[STAT_FREE_HIT])),
+		  [off_entry] "i"(offsetof(struct array_cache, entry))
+		: "memory", "cc", "rax", "rcx"
+		: abort, fail);
+	return true;
+abort:
+	goto retry;
+fail:
+	return false;
+}
+
+/*
+ * Take @slot's array out of it from CPU @cpu itself; false when the thread is
+ * not on @cpu (the caller then fences the CPU instead).
+ */
+static inline bool rseq_take_own_cpu(struct cpu_cache_slot *slot, int cpu, struct array_cache **out)
+{
+retry:
+	__asm__ __volatile__ goto(
+		RSEQ_ASM_DEFINE(1, 2, 4)
+		"1:\n\t"
+		"cmpl %[cpu], 4(%[rs])\n\t"
+		"jne %l[fail]\n\t"
+		"movq %c[off_ac](%[slot]), %%rcx\n\t"
+		"movq %%rcx, (%[out])\n\t"
+		"movq $0, %c[off_ac](%[slot])\n\t"
+		"2:\n\t"
+		RSEQ_ASM_ABORT(4, abort)
+		:
+		: [rs] "r"(rseq_area()), [slot] "r"(slot), [out] "r"(out), [cpu] "r"(cpu),
+		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac))
+		: "memory", "cc", "rax", "rcx"
+		: abort, fail);
+	return true;
+abort:
+	goto retry;
+fail:
+	return false;
+}
+#else
+static inline void *rseq_pop(struct kmem_cache *s) { (void)s; return NULL; }
+static inline bool rseq_push(struct kmem_cache *s, void *obj, int nid)
+{
+	(void)s, (void)obj, (void)nid;
+	return false;
+}
+static inline bool rseq_take_own_cpu(struct cpu_cache_slot *slot, int cpu, struct array_cache **out)
+{
+	(void)slot, (void)cpu, (void)out;
+	return false;
+}
+#endif
+
+/*
+ * cpu_cache_pop/cpu_cache_push - the fast path: the calling CPU's array,
+ * LIFO. They fail (NULL/false) when the array is empty/full, belongs to
+ * another node, or the CPU has none; the caller then takes the slow path.
+ */
+static inline void *cpu_cache_pop(struct kmem_cache *s)
+{
+	struct array_cache *ac;
+	void *obj = NULL;
+	int cpu;
+
+	if (likely(slab_rseq_mode && topology_thread_cpu < 0))
+		return rseq_pop(s);
+	cpu = topology_current_cpu();
+	ac = cpu_cache_own(s, cpu);
+	if (likely(ac && ac->avail)) {
+		ac->touched = 1;
+		ac->stats[STAT_ALLOC_HIT]++;
+		obj = ac->entry[--ac->avail];
+	}
+	cpu_cache_release(s, cpu, ac);
+	return obj;
+}
+
+static inline bool cpu_cache_push(struct kmem_cache *s, void *obj, int nid)
+{
+	struct array_cache *ac;
+	bool done = false;
+	int cpu;
+
+	if (likely(slab_rseq_mode && topology_thread_cpu < 0))
+		return rseq_push(s, obj, nid);
+	cpu = topology_current_cpu();
+	ac = cpu_cache_own(s, cpu);
+	if (likely(ac && ac->nid == nid && ac->avail < ac->limit)) {
+		ac->stats[STAT_FREE_HIT]++;
+		ac->entry[ac->avail++] = obj;
+		done = true;
+	}
+	cpu_cache_release(s, cpu, ac);
+	return done;
 }
 
 /* ---- lib/alloc.c, lib/free.c ----------------------------------------------- */
+
 
 /* The node a CPU array may hold objects of. */
 static inline struct kmem_cache_node *cache_node(const struct kmem_cache *s, int nid)
@@ -415,16 +626,31 @@ static inline void tool_slab_released(struct kmem_cache *s, void *pages, size_t 
  * slab_post_alloc - what every allocation API does with the object it got:
  * mark it allocated, run debug/tool hooks, zero it for __GFP_ZERO.
  */
-static inline void *slab_post_alloc(void *obj, gfp_t flags, const void *caller)
+static inline void *slab_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags,
+				    const void *caller)
 {
-	struct slab *slab;
-	struct kmem_cache *c;
+	struct kmem_cache *c = s;
 
 	if (unlikely(!obj))
 		return NULL;
-	slab = (struct slab *)pagemap_lookup(obj);
-	c = slab->cache;
-	slab_obj_state(c, slab)[slab_obj_to_index(c, slab, obj)] = OBJ_ALLOCATED;
+	if (likely(s->state_inline)) {
+		/*
+		 * One-page on-slab slab: its management area starts the page, so
+		 * the state byte is found from the address alone (colouring is
+		 * kept below one object, so the division still gives the index).
+		 * A child cache has its root's layout.
+		 */
+		uintptr_t base = (uintptr_t)obj & ~(PAGE_SIZE - 1);
+		uint64_t off = (uintptr_t)obj - base - s->first_obj;
+		uint64_t idx = (uint64_t)(((unsigned __int128)off * s->reciprocal_size) >> 64);
+
+		((uint8_t *)base)[s->state_offset + idx] = OBJ_ALLOCATED;
+	} else {
+		struct slab *slab = (struct slab *)pagemap_lookup(obj);
+
+		c = slab->cache;
+		slab_obj_state(c, slab)[slab_obj_to_index(c, slab, obj)] = OBJ_ALLOCATED;
+	}
 	if (unlikely((c->flags & SLAB_DEBUG_FLAGS) || c->tool_hooks))
 		debug_post_alloc(c, obj, flags, caller);
 	if (unlikely(flags & __GFP_ZERO))

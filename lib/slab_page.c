@@ -70,6 +70,14 @@ int slab_calculate_layout(struct kmem_cache *s)
 		s->flags |= CFLGS_OFF_SLAB;
 	s->colour_off = MAX((unsigned int)CACHE_LINE, s->align);
 	s->colour = (unsigned int)(left / s->colour_off);
+	/* Colour stays below one object so an object's index is (offset / size). */
+	if (s->colour * s->colour_off >= s->size)
+		s->colour = (s->size - 1) / s->colour_off;
+	if (!off_slab) {
+		s->first_obj = (unsigned int)start + s->obj_offset;
+		s->state_offset = (unsigned int)(offsetof(struct slab, freelist) + num * sizeof(freelist_idx_t));
+		s->state_inline = order == 0;
+	}
 	return 0;
 }
 

@@ -65,18 +65,18 @@ int uslab_cache_info(struct kmem_cache *s, int node, struct uslab_cache_info *in
 		stats[i] = __atomic_load_n(&s->stats[i], __ATOMIC_RELAXED);
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++) {
 		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+		struct array_cache *ac = cpu_cache_own(s, cpu);
 
-		umutex_lock(&slot->lock);
-		if (slot->ac) {
-			if (node == NUMA_NO_NODE || node == slot->ac->nid)
-				info->cpu_avail += slot->ac->avail;
+		if (ac) {
+			if (node == NUMA_NO_NODE || node == ac->nid)
+				info->cpu_avail += ac->avail;
 			for (int nid = 0; slot->alien && nid < (int)nr_node_ids; nid++)
 				if (slot->alien[nid] && (node == NUMA_NO_NODE || node == nid))
 					info->alien_avail += slot->alien[nid]->avail;
 			for (int i = 0; i < NR_SLAB_STATS; i++)
-				stats[i] += slot->ac->stats[i];
+				stats[i] += ac->stats[i];
 		}
-		umutex_unlock(&slot->lock);
+		cpu_cache_release(s, cpu, ac);
 	}
 	info->alloc_hits = stats[STAT_ALLOC_HIT];
 	info->alloc_misses = stats[STAT_ALLOC_MISS];

@@ -179,14 +179,14 @@ int uslab_cache_validate(struct kmem_cache *s)
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++) {
 		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
 
-		umutex_lock(&slot->lock);
-		if (slot->ac)
-			validate_array(&v, slot->ac, "cpu", cpu, &all, &nall, &cap);
+		struct array_cache *ac = cpu_cache_own(s, cpu);
+		if (ac)
+			validate_array(&v, ac, "cpu", cpu, &all, &nall, &cap);
 		for (int nid = 0; slot->alien && nid < (int)nr_node_ids; nid++)
 			if (slot->alien[nid])
 				validate_array(&v, slot->alien[nid], "alien array of cpu", cpu, &all,
 					       &nall, &cap);
-		umutex_unlock(&slot->lock);
+		cpu_cache_release(s, cpu, ac);
 	}
 	if (nall) {
 		qsort(all, nall, sizeof(void *), cmp_ptr);

@@ -77,6 +77,11 @@ int topology_node_os_index(int nid);
 
 /* True when topology_current_cpu_slow() reads glibc's rseq area (else sched_getcpu()). */
 bool topology_real_cpu_uses_rseq(void);
+/*
+ * True on the real machine when every possible CPU id equals its OS CPU
+ * number, so glibc's rseq cpu_id can index per-CPU data directly.
+ */
+bool topology_cpu_ids_are_os_ids(void);
 
 /* topology/pages.c: the page provider */
 

@@ -459,3 +459,19 @@ int uslab_topology_describe(char *buf, size_t len)
 			topo.nr_nodes, topo.nr_nodes == 1 ? "" : "s",
 			topo.nr_cpus, topo.nr_cpus == 1 ? "" : "s");
 }
+
+bool topology_cpu_ids_are_os_ids(void)
+{
+	topology_check_ready();
+	if (topo.kind != MACHINE_REAL)
+		return false;
+	for (int os = 0; os < USLAB_NR_CPUS; os++) {
+		int id = topo.cpu_of_os[os];
+
+		if (id >= 0 && id != os)
+			return false;
+		if (id < 0 && os < (int)topo.nr_cpus)
+			return false;
+	}
+	return true;
+}
