@@ -209,7 +209,7 @@ int memcg_kmem_id(const struct mem_cgroup *memcg)
 		int id;
 
 		m = memcg_online_ancestor(m);
-		if (m == &memcg_root)
+		if (!m || m == &memcg_root)
 			return 0;
 		id = __atomic_load_n(&m->kmem_id, __ATOMIC_ACQUIRE);
 		if (id > 0 && memcg_online(m))
