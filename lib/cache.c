@@ -440,9 +440,11 @@ int uslab_cache_destroy(struct kmem_cache *s)
 		s->refcount = 1;
 		fprintf(stderr, "kmem_cache_destroy %s: Slab cache still has objects%s\n", s->name,
 			in_use ? "" : " (in tenant child caches)");
-		uslab_cache_leaks(s, stderr);
+		if (in_use)
+			cache_leaks_report(s, stderr, 16);
 		list_for_each_entry(child, &s->memcg_params.children_list, memcg_params.sibling)
-			uslab_cache_leaks(child, stderr);
+			if (__atomic_load_n(&child->memcg_params.nr_slabs, __ATOMIC_RELAXED))
+				cache_leaks_report(child, stderr, 16);
 		slab_unlock_all();
 		return -EBUSY;
 	}

@@ -393,7 +393,7 @@ void quarantine_flush(struct kmem_cache *s)
 /* ---- leaks and validation ------------------------------------------------------------ */
 
 static unsigned long leaks_in_list(struct kmem_cache *s, struct list_head *head, FILE *f,
-				   unsigned long printed)
+				   unsigned long printed, unsigned long max_lines)
 {
 	unsigned long n = 0;
 	struct slab *slab;
@@ -407,18 +407,19 @@ static unsigned long leaks_in_list(struct kmem_cache *s, struct list_head *head,
 			void *obj = slab_index_to_obj(s, slab, i);
 			char a[160];
 
-			track_describe(s, obj, 0, a, sizeof(a));
-			if (f)
+			if (f && printed + n < max_lines) {
+				track_describe(s, obj, 0, a, sizeof(a));
 				fprintf(f, "  object %p (node %d)%s\n", obj, slab->nid,
 					a[0] ? a + 2 : "");
+			}
 			n++;
-			(void)printed;
 		}
 	}
 	return n;
 }
 
-long uslab_cache_leaks(struct kmem_cache *s, FILE *f)
+/* List at most @max_lines objects (the count is always complete). */
+long cache_leaks_report(struct kmem_cache *s, FILE *f, unsigned long max_lines)
 {
 	unsigned long n = 0;
 
@@ -432,13 +433,20 @@ long uslab_cache_leaks(struct kmem_cache *s, FILE *f)
 		if (!node)
 			continue;
 		umutex_lock(&node->list_lock);
-		n += leaks_in_list(s, &node->slabs_full, f, n);
-		n += leaks_in_list(s, &node->slabs_partial, f, n);
+		n += leaks_in_list(s, &node->slabs_full, f, n, max_lines);
+		n += leaks_in_list(s, &node->slabs_partial, f, n, max_lines);
 		umutex_unlock(&node->list_lock);
 	}
+	if (f && n > max_lines)
+		fprintf(f, "  ... and %lu more\n", n - max_lines);
 	if (f)
 		fprintf(f, "uslab: cache %s: %lu object%s leaked\n", s->name, n, n == 1 ? "" : "s");
 	return (long)n;
+}
+
+long uslab_cache_leaks(struct kmem_cache *s, FILE *f)
+{
+	return cache_leaks_report(s, f, ~0ul);
 }
 
 /* Red zones of one object as validate sees them: 0 when consistent with @state. */

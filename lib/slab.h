@@ -607,6 +607,8 @@ bool quarantine_put(struct kmem_cache *s, struct slab *slab, void *obj);
 /* Release quarantined objects of @s and its children (NULL: all). */
 void quarantine_flush(struct kmem_cache *s);
 int debug_validate_object(struct kmem_cache *s, void *obj, uint8_t state);
+/* Leak report listing at most @max_lines objects; returns the number allocated. */
+long cache_leaks_report(struct kmem_cache *s, FILE *f, unsigned long max_lines);
 void tool_object_freed_slow(struct kmem_cache *s, void *obj);
 void tool_slab_released_slow(struct kmem_cache *s, void *pages, size_t bytes);
 
