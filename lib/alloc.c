@@ -232,6 +232,10 @@ void *slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *ca
 
 	if (!gfp_valid(s, flags))
 		return NULL;
+	if (unlikely(fault_slab_active) && fault_should_fail_slab(s, flags)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (unlikely(cache_wants_account(s, flags)))
 		obj = memcg_cache_alloc(s, flags, nid);
 	else if (likely(nid == NUMA_NO_NODE))

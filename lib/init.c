@@ -53,6 +53,8 @@ static int do_init(const struct uslab_config *cfg)
 	slab_unlock_all();
 	if (!err)
 		err = slab_hotplug_init();
+	if (!err)
+		err = fault_init_from_env();
 	if (err)
 		return err;
 	__atomic_store_n(&uslab_initialized, true, __ATOMIC_RELEASE);

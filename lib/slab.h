@@ -660,6 +660,12 @@ static inline void *slab_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags
 	return obj;
 }
 
+/* ---- lib/fault.c ----------------------------------------------------------- */
+
+extern bool fault_slab_active;
+bool fault_should_fail_slab(struct kmem_cache *s, gfp_t flags);
+int fault_init_from_env(void);
+
 /* ---- lib/reap.c ------------------------------------------------------------ */
 
 /* Move the oldest objects of one CPU's array to its node: all with @force, else a fifth of limit if untouched. */

@@ -410,6 +410,44 @@ USLAB_API int uslab_reaper_start(unsigned int period_ms);
 USLAB_API void uslab_reaper_stop(void);
 
 /**
+ * struct uslab_fail_attr - fault injection (the kernel's failslab)
+ * @probability: percent of eligible calls that fail, 0..100
+ * @interval: only every @interval-th eligible call may fail (0 or 1: any)
+ * @times: failures to inject before stopping; -1 for no limit
+ * @cache: fnmatch pattern of the (root) cache names to fail, or NULL for all
+ * @memcg: fnmatch pattern of the tenant names whose allocations fail, or NULL
+ * @slab: fail object allocations (kmem_cache_alloc*, kmalloc*)
+ * @pages: fail page-provider grabs (slab growth, kmalloc_large)
+ * @only_failslab_caches: with @cache NULL, only caches created with SLAB_FAILSLAB
+ * @seed: random seed (0: a fixed default)
+ *
+ * __GFP_NOFAIL allocations are never failed on purpose.
+ */
+struct uslab_fail_attr {
+	unsigned int probability;
+	unsigned int interval;
+	long times;
+	const char *cache;
+	const char *memcg;
+	bool slab;
+	bool pages;
+	bool only_failslab_caches;
+	unsigned int seed;
+};
+
+/**
+ * uslab_fail_setup - start, change or (with NULL) stop fault injection
+ * @attr: what to fail; strings are copied
+ *
+ * Also set from the environment at init: USLAB_FAIL="probability=1,pages=1,
+ * slab=0,interval=1,times=-1,cache=GLOB,memcg=GLOB,seed=N".
+ * Return: 0, -EINVAL (probability > 100, or neither @slab nor @pages), -ENOMEM.
+ */
+USLAB_API int uslab_fail_setup(const struct uslab_fail_attr *attr);
+/** uslab_fail_count - failures injected so far */
+USLAB_API unsigned long uslab_fail_count(void);
+
+/**
  * uslab_report_fn - receives a misuse or corruption report
  * @cache: the cache's name, or NULL when the pointer belongs to no cache
  * @object: the pointer concerned

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lib/fault.c - failslab-style fault injection: make object allocations
+ * and/or page-provider grabs fail on purpose, with a probability, an
+ * interval, a budget of failures, and filters by cache and by tenant, so
+ * that programs (and uslab itself) can prove their NULL paths clean.
+ * Configured by uslab_fail_setup() or USLAB_FAIL="probability=1,pages=1,...".
+ *
+ * The configuration is replaced as a whole under fault_lock (LOCK_LEAF) and
+ * read through one published pointer; decisions use a per-thread xorshift
+ * generator, so injection adds no shared writes except the failure count.
+ */
+#include "lib/slab.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fault_config {
+	struct uslab_fail_attr attr;
+	char cache[64];
+	char memcg[64];
+	unsigned long calls;     /* atomic: eligible calls seen (for interval) */
+	long remaining;          /* atomic: failures left, < 0 unlimited */
+};
+
+bool fault_slab_active;                 /* read on every allocation */
+static struct fault_config *fault_cfg;  /* published with release; replaced configs are kept */
+static unsigned long fault_injected;    /* atomic */
+static struct umutex fault_lock = UMUTEX_INITIALIZER(LOCK_LEAF);
+static __thread uint64_t fault_rng;
+
+static unsigned int fault_random_percent(const struct fault_config *c)
+{
+	if (!fault_rng)
+		fault_rng = (c->attr.seed ? c->attr.seed : 0x9e3779b97f4a7c15ull) ^
+			    (uint64_t)(uintptr_t)&fault_rng;
+	fault_rng ^= fault_rng << 13;
+	fault_rng ^= fault_rng >> 7;
+	fault_rng ^= fault_rng << 17;
+	return (unsigned int)(fault_rng % 10000);
+}
+
+/* One eligible call: should it fail? */
+static bool fault_decide(struct fault_config *c)
+{
+	unsigned long n = __atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
+
+	if (c->attr.interval > 1 && n % c->attr.interval)
+		return false;
+	if (fault_random_percent(c) >= c->attr.probability * 100u)
+		return false;
+	if (__atomic_load_n(&c->remaining, __ATOMIC_RELAXED) >= 0 &&
+	    __atomic_sub_fetch(&c->remaining, 1, __ATOMIC_RELAXED) < 0)
+		return false;
+	__atomic_add_fetch(&fault_injected, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+static bool fault_memcg_matches(const struct fault_config *c)
+{
+	struct mem_cgroup *memcg;
+
+	if (!c->memcg[0])
+		return true;
+	memcg = memcg_current();
+	return !memcg_is_root(memcg) && fnmatch(c->memcg, memcg_name(memcg), 0) == 0;
+}
+
+bool fault_should_fail_slab(struct kmem_cache *s, gfp_t flags)
+{
+	struct fault_config *c = __atomic_load_n(&fault_cfg, __ATOMIC_ACQUIRE);
+	const char *name;
+
+	if (!c || !c->attr.slab || (flags & __GFP_NOFAIL))
+		return false;
+	name = s->memcg_params.root ? s->memcg_params.root->name : s->name;
+	if (c->cache[0] && fnmatch(c->cache, name, 0) != 0)
+		return false;
+	if (!c->cache[0] && (c->attr.only_failslab_caches && !(s->flags & SLAB_FAILSLAB)))
+		return false;
+	return fault_memcg_matches(c) && fault_decide(c);
+}
+
+static bool fault_page_hook(int nid, size_t size)
+{
+	struct fault_config *c = __atomic_load_n(&fault_cfg, __ATOMIC_ACQUIRE);
+
+	(void)nid, (void)size;
+	return c && c->attr.pages && fault_memcg_matches(c) && fault_decide(c);
+}
+
+int uslab_fail_setup(const struct uslab_fail_attr *attr)
+{
+	struct fault_config *c = NULL;
+
+	if (attr) {
+		if (attr->probability > 100 || (!attr->slab && !attr->pages))
+			return -EINVAL;
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		c->attr = *attr;
+		if (attr->cache)
+			snprintf(c->cache, sizeof(c->cache), "%s", attr->cache);
+		if (attr->memcg)
+			snprintf(c->memcg, sizeof(c->memcg), "%s", attr->memcg);
+		c->attr.cache = c->attr.memcg = NULL;
+		c->remaining = attr->times;
+	}
+	umutex_lock(&fault_lock);
+	/* The old configuration may still be read by another thread: it stays allocated. */
+	__atomic_store_n(&fault_cfg, c, __ATOMIC_RELEASE);
+	__atomic_store_n(&fault_slab_active, c && c->attr.slab, __ATOMIC_RELEASE);
+	topology_set_page_fail_hook(c && c->attr.pages ? fault_page_hook : NULL);
+	umutex_unlock(&fault_lock);
+	return 0;
+}
+
+unsigned long uslab_fail_count(void)
+{
+	return __atomic_load_n(&fault_injected, __ATOMIC_RELAXED);
+}
+
+/* USLAB_FAIL="probability=P,interval=N,times=T,cache=GLOB,memcg=GLOB,slab=0|1,pages=0|1,seed=S" */
+int fault_init_from_env(void)
+{
+	const char *env = getenv("USLAB_FAIL");
+	struct uslab_fail_attr a = { .probability = 1, .interval = 1, .times = -1, .slab = true };
+	char buf[512], cache[64] = "", memcg[64] = "";
+
+	if (!env || !*env)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		const char *v = eq ? eq + 1 : "1";
+
+		if (eq)
+			*eq = '\0';
+		if (!strcmp(kv, "probability"))
+			a.probability = (unsigned int)strtoul(v, NULL, 10);
+		else if (!strcmp(kv, "interval"))
+			a.interval = (unsigned int)strtoul(v, NULL, 10);
+		else if (!strcmp(kv, "times"))
+			a.times = strtol(v, NULL, 10);
+		else if (!strcmp(kv, "seed"))
+			a.seed = (unsigned int)strtoul(v, NULL, 10);
+		else if (!strcmp(kv, "slab"))
+			a.slab = strtol(v, NULL, 10) != 0;
+		else if (!strcmp(kv, "pages"))
+			a.pages = strtol(v, NULL, 10) != 0;
+		else if (!strcmp(kv, "cache"))
+			snprintf(cache, sizeof(cache), "%s", v);
+		else if (!strcmp(kv, "memcg"))
+			snprintf(memcg, sizeof(memcg), "%s", v);
+		else {
+			fprintf(stderr, "uslab: USLAB_FAIL: unknown key '%s'\n", kv);
+			return -EINVAL;
+		}
+	}
+	a.cache = cache[0] ? cache : NULL;
+	a.memcg = memcg[0] ? memcg : NULL;
+	return uslab_fail_setup(&a);
+}
