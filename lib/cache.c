@@ -281,10 +281,13 @@ fail_nomem:
 	cache_free_struct(s);
 	errno = ENOMEM;
 	return NULL;
-fail:
+fail: {
+	int err = s->name ? EINVAL : ENOMEM;
+
 	cache_free_struct(s);
-	errno = s->name ? EINVAL : ENOMEM;
+	errno = err;
 	return NULL;
+}
 }
 
 /* Kernel find_mergeable(): an existing cache that can serve these objects. */

@@ -361,6 +361,18 @@ bool quarantine_put(struct kmem_cache *s, struct slab *slab, void *obj)
 #endif
 }
 
+unsigned long quarantine_count(struct kmem_cache *s)
+{
+	unsigned long n = 0;
+
+	umutex_lock(&quarantine.lock);
+	for (unsigned int i = 0; i < quarantine.count; i++)
+		if (quarantine.ring[(quarantine.head + i) % QUARANTINE_OBJECTS].s == s)
+			n++;
+	umutex_unlock(&quarantine.lock);
+	return n;
+}
+
 void quarantine_flush(struct kmem_cache *s)
 {
 	for (;;) {

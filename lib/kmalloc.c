@@ -46,7 +46,8 @@ static inline enum kmalloc_cache_type kmalloc_type(gfp_t flags)
 {
 	if (likely(!(flags & (__GFP_ACCOUNT | __GFP_RECLAIMABLE))))
 		return KMALLOC_NORMAL;
-	return (flags & __GFP_ACCOUNT) ? KMALLOC_CGROUP : KMALLOC_RECLAIM;
+	/* Linux 5.14-6.1: reclaimable wins over accounted. */
+	return (flags & __GFP_RECLAIMABLE) ? KMALLOC_RECLAIM : KMALLOC_CGROUP;
 }
 
 int kmalloc_init_locked(void)

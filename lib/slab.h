@@ -604,6 +604,8 @@ void debug_double_free(struct kmem_cache *s, struct slab *slab, void *obj, const
 /* Debug and tool work on free; false when the object must not be freed now (quarantined). */
 bool debug_pre_free(struct kmem_cache *s, struct slab *slab, void *obj, const void *caller);
 bool quarantine_put(struct kmem_cache *s, struct slab *slab, void *obj);
+/* Objects of @s waiting in the ASan quarantine (freed, not yet back in an array). */
+unsigned long quarantine_count(struct kmem_cache *s);
 /* Release quarantined objects of @s and its children (NULL: all). */
 void quarantine_flush(struct kmem_cache *s);
 int debug_validate_object(struct kmem_cache *s, void *obj, uint8_t state);

@@ -195,9 +195,13 @@ int uslab_cache_validate(struct kmem_cache *s)
 				vfail(&v, "object %p is in two arrays (double free?)", all[i]);
 	}
 	free(all);
-	/* Every object out of its slab's freelist is either cached in an array or the program's. */
-	if (v.active != v.allocated + v.in_arrays)
-		vfail(&v, "objects out of the freelists %lu != %lu allocated + %lu cached in arrays",
-		      v.active, v.allocated, v.in_arrays);
+	/*
+	 * Every object out of its slab's freelist is the program's, cached in an
+	 * array, or waiting in the ASan quarantine.
+	 */
+	unsigned long quarantined = quarantine_count(s);
+	if (v.active != v.allocated + v.in_arrays + quarantined)
+		vfail(&v, "objects out of the freelists %lu != %lu allocated + %lu cached in arrays "
+		      "+ %lu quarantined", v.active, v.allocated, v.in_arrays, quarantined);
 	return v.errors ? -EUCLEAN : 0;
 }
