@@ -143,7 +143,7 @@ static USLAB_NOINLINE void *cache_alloc_refill(struct kmem_cache *s, gfp_t flags
 }
 
 /* The array was empty (or the CPU has none): refill it, or go to the node. */
-static USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
+USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 {
 	int cpu = topology_current_cpu();
 	struct array_cache *ac = cpu_cache_own(s, cpu);
@@ -184,11 +184,7 @@ static USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 
 void *cache_alloc(struct kmem_cache *s, gfp_t flags)
 {
-	void *obj = cpu_cache_pop(s);
-
-	if (likely(obj))
-		return obj;
-	return cache_alloc_slow(s, flags);
+	return cache_alloc_fast(s, flags);
 }
 
 void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid)
@@ -216,33 +212,9 @@ void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid)
 	return obj;
 }
 
-static inline bool gfp_valid(struct kmem_cache *s, gfp_t flags)
+void *slab_alloc_node_slow(struct kmem_cache *s, gfp_t flags, int nid, const void *caller)
 {
-	if (unlikely(!s || (flags & ~__GFP_BITS_MASK))) {
-		errno = EINVAL;
-		return false;
-	}
-	return true;
-}
-
-/* Every object-cache allocation API lands here with its caller's address. */
-void *slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *caller)
-{
-	void *obj;
-
-	if (!gfp_valid(s, flags))
-		return NULL;
-	if (unlikely(fault_slab_active) && fault_should_fail_slab(s, flags)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (unlikely(cache_wants_account(s, flags)))
-		obj = memcg_cache_alloc(s, flags, nid);
-	else if (likely(nid == NUMA_NO_NODE))
-		obj = cache_alloc(s, flags);
-	else
-		obj = cache_alloc_node(s, flags, nid);
-	return slab_post_alloc(s, obj, flags, caller);
+	return slab_alloc_node(s, flags, nid, caller);
 }
 
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)

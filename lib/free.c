@@ -121,7 +121,7 @@ struct slab *free_check_object(struct kmem_cache *s, const void *objp, const cha
 }
 
 /* The array was full, or the object is another node's, or the CPU has no array. */
-static USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct slab *slab)
+USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct slab *slab)
 {
 	void *batch[SLAB_MAX_BATCH];
 	int cpu = topology_current_cpu();
@@ -174,9 +174,35 @@ static USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, str
 
 void cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
 {
-	if (likely(cpu_cache_push(s, objp, slab->nid)))
-		return;
-	cache_free_slow(s, objp, slab);
+	cache_free_fast(s, objp, slab);
+}
+
+/*
+ * The common case of kmem_cache_free(): a one-page on-slab slab of @s (or of
+ * one of its children, which share its layout). The state byte's address
+ * comes from the pointer and @s alone, so its load overlaps the page-map
+ * lookup instead of waiting for it. Anything unusual returns NULL and the
+ * caller takes the full check, which reports what is wrong.
+ */
+static inline struct slab *free_check_fast(struct kmem_cache *s, void *objp)
+{
+	uintptr_t base = (uintptr_t)objp & ~(PAGE_SIZE - 1);
+	uint64_t off = (uintptr_t)objp - base - s->first_obj;
+	uint64_t idx = (uint64_t)(((unsigned __int128)off * s->reciprocal_size) >> 64);
+	uint8_t *state = (uint8_t *)base + s->state_offset + idx;
+	struct slab *slab;
+
+	if (unlikely(pagemap_lookup(objp) != base))
+		return NULL;
+	slab = (struct slab *)base;
+	if (unlikely(slab->cache != s && slab->cache->memcg_params.root != s))
+		return NULL;
+	if (unlikely(idx >= s->num ||
+		     (uintptr_t)objp != (uintptr_t)slab->s_mem + idx * s->size + s->obj_offset ||
+		     *state != OBJ_ALLOCATED || (s->flags & SLAB_DEBUG_FLAGS) || s->tool_hooks))
+		return NULL;
+	*state = OBJ_FREE;
+	return slab;
 }
 
 void kmem_cache_free(struct kmem_cache *s, void *objp)
@@ -188,6 +214,16 @@ void kmem_cache_free(struct kmem_cache *s, void *objp)
 	if (unlikely(!s)) {
 		slab_report(NULL, objp, "kmem_cache_free: NULL cache");
 		return;
+	}
+	if (likely(s->state_inline)) {
+		slab = free_check_fast(s, objp);
+		if (likely(slab)) {
+			if (unlikely(cache_is_child(slab->cache)))
+				memcg_cache_free(slab->cache, objp, slab);
+			else
+				cache_free_fast(s, objp, slab);
+			return;
+		}
 	}
 	slab = free_check_object(s, objp, "kmem_cache_free", true, __builtin_return_address(0));
 	if (unlikely(!slab))

@@ -21,6 +21,7 @@
 #error "lib/slab.h is internal to uslab"
 #endif
 
+#include <errno.h>
 #include <string.h>
 #include <uslab/slab.h>
 #include <urcu/urcu-memb.h> /* struct rcu_head, mapped to the memb flavour */
@@ -586,8 +587,27 @@ struct slab *free_check_object(struct kmem_cache *s, const void *objp, const cha
 /* Free @objp (already checked) to @s. */
 void cache_free(struct kmem_cache *s, void *objp, struct slab *slab);
 void *cache_alloc(struct kmem_cache *s, gfp_t flags);
-/* The allocation API's common path: memcg routing, NUMA, post-alloc hooks. */
-void *slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *caller);
+void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags);
+void cache_free_slow(struct kmem_cache *s, void *objp, struct slab *slab);
+/* Out-of-line slab_alloc_node() for callers off the hot path. */
+void *slab_alloc_node_slow(struct kmem_cache *s, gfp_t flags, int nid, const void *caller);
+
+/* The per-CPU array first, everything else out of line. */
+static inline void *cache_alloc_fast(struct kmem_cache *s, gfp_t flags)
+{
+	void *obj = cpu_cache_pop(s);
+
+	if (likely(obj))
+		return obj;
+	return cache_alloc_slow(s, flags);
+}
+
+static inline void cache_free_fast(struct kmem_cache *s, void *objp, struct slab *slab)
+{
+	if (likely(cpu_cache_push(s, objp, slab->nid)))
+		return;
+	cache_free_slow(s, objp, slab);
+}
 void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid);
 
 /* ---- lib/debug.c ----------------------------------------------------------- */
@@ -744,6 +764,38 @@ static inline bool cache_is_child(const struct kmem_cache *s)
 static inline bool cache_wants_account(const struct kmem_cache *s, gfp_t flags)
 {
 	return ((s->flags & SLAB_ACCOUNT) | (flags & __GFP_ACCOUNT)) && !cache_is_child(s);
+}
+
+/* ---- the allocation API's common path (inlined into each API) -------------- */
+
+static inline bool gfp_valid(struct kmem_cache *s, gfp_t flags)
+{
+	if (unlikely(!s || (flags & ~__GFP_BITS_MASK))) {
+		errno = EINVAL;
+		return false;
+	}
+	return true;
+}
+
+/* Every object-cache allocation API lands here with its caller's address. */
+static inline __attribute__((always_inline)) void *
+slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *caller)
+{
+	void *obj;
+
+	if (!gfp_valid(s, flags))
+		return NULL;
+	if (unlikely(fault_slab_active) && fault_should_fail_slab(s, flags)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (unlikely(cache_wants_account(s, flags)))
+		obj = memcg_cache_alloc(s, flags, nid);
+	else if (likely(nid == NUMA_NO_NODE))
+		obj = cache_alloc_fast(s, flags);
+	else
+		obj = cache_alloc_node(s, flags, nid);
+	return slab_post_alloc(s, obj, flags, caller);
 }
 
 /* ---- lib/kmalloc.c --------------------------------------------------------- */
