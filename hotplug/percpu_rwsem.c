@@ -69,7 +69,7 @@ struct percpu_rwsem_tls {
 	bool writer;
 };
 
-static __thread struct percpu_rwsem_tls rwsem_tls[PERCPU_RWSEM_NR];
+static USLAB_TLS struct percpu_rwsem_tls rwsem_tls[PERCPU_RWSEM_NR];
 
 static struct percpu_rwsem_tls *percpu_rwsem_me(const struct percpu_rwsem *sem)
 {

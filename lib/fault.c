@@ -29,7 +29,7 @@ bool fault_slab_active;                 /* read on every allocation */
 static struct fault_config *fault_cfg;  /* published with release; replaced configs are kept */
 static unsigned long fault_injected;    /* atomic */
 static struct umutex fault_lock = UMUTEX_INITIALIZER(LOCK_LEAF);
-static __thread uint64_t fault_rng;
+static USLAB_TLS uint64_t fault_rng;
 
 static unsigned int fault_random_percent(const struct fault_config *c)
 {

@@ -20,7 +20,7 @@
 
 static pthread_key_t rcu_thread_key;
 static pthread_once_t rcu_key_once = PTHREAD_ONCE_INIT;
-static __thread bool rcu_registered;
+static USLAB_TLS bool rcu_registered;
 
 static void rcu_thread_exit(void *arg)
 {

@@ -529,8 +529,8 @@ struct mem_cgroup *mem_cgroup_lookup(const char *path)
 
 /* ---- the calling thread's tenant ---------------------------------------- */
 
-static __thread struct mem_cgroup *memcg_active;
-static __thread struct mem_cgroup *memcg_attached;
+static USLAB_TLS struct mem_cgroup *memcg_active;
+static USLAB_TLS struct mem_cgroup *memcg_attached;
 static pthread_key_t memcg_attach_key;
 static pthread_once_t memcg_attach_once = PTHREAD_ONCE_INIT;
 

@@ -17,7 +17,7 @@ void uslab_assert_fail(const char *expr, const char *file, int line)
 }
 
 /* Locks held by this thread, counted per level (debug builds only). */
-static __thread unsigned short witness_held[LOCK_NR_LEVELS];
+static USLAB_TLS unsigned short witness_held[LOCK_NR_LEVELS];
 
 void lock_witness_acquire(enum lock_level level, const char *what)
 {

@@ -37,7 +37,7 @@ int topology_init(const char *spec);
 void topology_ensure_init(void);
 
 /* Thread's emulated CPU set by uslab_thread_set_cpu(), or -1. */
-extern __thread int topology_thread_cpu;
+extern USLAB_TLS int topology_thread_cpu;
 
 /*
  * CPU the thread runs on (glibc's rseq cpu_id, else sched_getcpu()), mapped

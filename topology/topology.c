@@ -83,7 +83,7 @@ static struct machine topo;
 static bool topology_ready;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-__thread int topology_thread_cpu = -1;
+USLAB_TLS int topology_thread_cpu = -1;
 
 static const char *const machine_kind_name[] = {
 	[MACHINE_REAL] = "real",

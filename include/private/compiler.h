@@ -34,6 +34,13 @@
 #define PAGE_SIZE  (1ul << PAGE_SHIFT)
 #define CACHE_LINE 64
 
+/*
+ * Thread-local variables of the library: initial-exec, so that a shared
+ * libuslab reads them with one %fs-relative load instead of calling
+ * __tls_get_addr (they are few and small, so static TLS space suffices).
+ */
+#define USLAB_TLS __thread __attribute__((tls_model("initial-exec")))
+
 #define READ_ONCE(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
