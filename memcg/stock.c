@@ -162,3 +162,8 @@ void memcg_drain_all_stocks(void)
 {
 	memcg_drain_stocks(NULL);
 }
+
+void mem_cgroup_drain_stocks(void)
+{
+	memcg_drain_all_stocks();
+}

@@ -246,6 +246,16 @@ USLAB_API ssize_t mem_cgroup_read(struct mem_cgroup *memcg, const char *file,
  */
 USLAB_API int mem_cgroup_write(struct mem_cgroup *memcg, const char *file, const char *value);
 
+/**
+ * mem_cgroup_drain_stocks - give every CPU's stocked charge back to its tenant
+ *
+ * Charges are taken from the counters in batches of 64 pages per CPU; after
+ * this call memory.current of every tenant counts exactly the pages its
+ * slabs and kmalloc_large blocks hold (until the next charge).
+ * Context: hold no uslab lock.
+ */
+USLAB_API void mem_cgroup_drain_stocks(void);
+
 USLAB_END_DECLS
 
 #endif /* USLAB_MEMCG_H */
