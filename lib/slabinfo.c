@@ -119,3 +119,31 @@ int uslab_slabinfo(FILE *f)
 		err = -EIO;
 	return err;
 }
+
+int uslab_slabinfo_nodes(FILE *f)
+{
+	struct kmem_cache *s;
+
+	if (!f)
+		return -EINVAL;
+	if (uslab_ensure_init())
+		return -ENOMEM;
+	fprintf(f, "# %-24s %4s %8s %8s %6s %7s %6s %8s %10s %6s %6s\n", "name", "node",
+		"active", "objs", "full", "partial", "free", "freeobj", "free_limit", "shared",
+		"alien");
+	umutex_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		for (int nid = 0; nid < (int)nr_node_ids; nid++) {
+			struct uslab_cache_info i;
+
+			if (!s->node[nid] || uslab_cache_info(s, nid, &i) || i.num_slabs == 0)
+				continue;
+			fprintf(f, "  %-24s %4d %8lu %8lu %6lu %7lu %6lu %8lu %10lu %6lu %6lu\n", i.name,
+				nid, i.active_objs, i.num_objs, i.full_slabs, i.partial_slabs,
+				i.free_slabs, i.free_objects, i.free_limit, i.shared_avail,
+				i.alien_avail);
+		}
+	}
+	umutex_unlock(&slab_mutex);
+	return ferror(f) ? -EIO : 0;
+}

@@ -17,10 +17,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifndef USLAB_API
 #if defined(__GNUC__) && __GNUC__ >= 4
 #define USLAB_API __attribute__((visibility("default")))
 #else
 #define USLAB_API
+#endif
 #endif
 
 #ifdef __cplusplus

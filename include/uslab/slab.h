@@ -325,6 +325,17 @@ USLAB_API const char *uslab_cache_name(const struct kmem_cache *s);
 USLAB_API int uslab_slabinfo(FILE *f);
 
 /**
+ * uslab_slabinfo_nodes - print each cache's slabs per NUMA node
+ * @f: stream
+ *
+ * One header line, then one line per cache and node that has slabs:
+ * name, node, active objects, objects, full, partial and free slabs, free
+ * objects, free_limit, shared array entries, alien entries waiting for it.
+ * Return: 0, -EINVAL or -EIO.
+ */
+USLAB_API int uslab_slabinfo_nodes(FILE *f);
+
+/**
  * uslab_cache_validate - check every structure and invariant of a cache
  * @s: the cache
  *
