@@ -105,7 +105,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 		errno = ENOMEM;
 		return NULL;
 	}
-	lb = kmalloc(sizeof(*lb), flags & ~(__GFP_ZERO | __GFP_ACCOUNT));
+	lb = kmalloc(sizeof(*lb), flags & ~(__GFP_ZERO | __GFP_ACCOUNT | __GFP_THISNODE));
 	if (!lb)
 		return NULL;
 	lb->objcg = NULL;
