@@ -406,11 +406,13 @@ int kmem_cache_shrink(struct kmem_cache *s)
 	if (!s)
 		return -EINVAL;
 	quarantine_flush(s);
-	cpus_read_lock();
-	get_online_mems();
+	slab_lock_all();
 	in_use = cache_shrink_locked(s);
-	put_online_mems();
-	cpus_read_unlock();
+	/* A root cache's tenant children are shrunk with it. */
+	struct kmem_cache *child;
+	list_for_each_entry(child, &s->memcg_params.children_list, memcg_params.sibling)
+		in_use += cache_shrink_locked(child);
+	slab_unlock_all();
 	return in_use ? 1 : 0;
 }
 

@@ -37,11 +37,14 @@ static struct kmem_cache *memcg_create_child(struct kmem_cache *root, struct mem
 		return NULL;
 	slab_lock_all();
 	if (!root->memcg_params.children) {
-		root->memcg_params.children = calloc(MEMCG_MAX_KMEM_IDS, sizeof(struct kmem_cache *));
-		if (!root->memcg_params.children) {
+		struct kmem_cache **children = calloc(MEMCG_MAX_KMEM_IDS, sizeof(struct kmem_cache *));
+
+		if (!children) {
 			slab_unlock_all();
 			return NULL;
 		}
+		/* Readers look without slab_mutex: publish the zeroed array. */
+		__atomic_store_n(&root->memcg_params.children, children, __ATOMIC_RELEASE);
 	}
 	/* Concurrent first allocations: whoever comes second finds the child. */
 	child = root->memcg_params.children[id];
@@ -69,6 +72,16 @@ out:
 	return child;
 }
 
+/* @root's child for kmem id @id, or NULL (RCU read side or slab_mutex held). */
+static inline struct kmem_cache *memcg_child_lookup(struct kmem_cache *root, int id)
+{
+	struct kmem_cache **children = __atomic_load_n(&root->memcg_params.children, __ATOMIC_ACQUIRE);
+
+	if (!children || id <= 0 || id >= MEMCG_MAX_KMEM_IDS)
+		return NULL;
+	return __atomic_load_n(&children[id], __ATOMIC_ACQUIRE);
+}
+
 void *memcg_cache_alloc(struct kmem_cache *s, gfp_t flags, int nid)
 {
 	struct mem_cgroup *memcg = memcg_current();
@@ -81,14 +94,12 @@ void *memcg_cache_alloc(struct kmem_cache *s, gfp_t flags, int nid)
 	id = memcg_kmem_id(memcg);
 
 	slab_rcu_read_lock();
-	if (s->memcg_params.children && id > 0 && id < MEMCG_MAX_KMEM_IDS)
-		child = __atomic_load_n(&s->memcg_params.children[id], __ATOMIC_ACQUIRE);
+	child = memcg_child_lookup(s, id);
 	if (unlikely(!child)) {
 		slab_rcu_read_unlock();
 		memcg_create_child(s, memcg);
 		slab_rcu_read_lock();
-		if (s->memcg_params.children && id > 0 && id < MEMCG_MAX_KMEM_IDS)
-			child = __atomic_load_n(&s->memcg_params.children[id], __ATOMIC_ACQUIRE);
+		child = memcg_child_lookup(s, id);
 	}
 	/* No child (out of memory, or the tenant went offline meanwhile): unaccounted. */
 	if (!child)
@@ -228,7 +239,7 @@ static void memcg_deactivate_child_locked(struct kmem_cache *child)
 
 static void memcg_offline(struct mem_cgroup *memcg)
 {
-	int id = memcg_kmem_id(memcg);
+	int id = memcg_own_kmem_id(memcg);
 	struct kmem_cache *s;
 
 	if (id <= 0 || id >= MEMCG_MAX_KMEM_IDS)

@@ -123,6 +123,7 @@ enum memcg_file {
 	MEMCG_FILE_EVENTS_LOCAL,
 	MEMCG_FILE_STAT,
 	MEMCG_FILE_CGROUP_STAT,
+	MEMCG_FILE_RECLAIM,
 	MEMCG_NR_FILES
 };
 
@@ -135,6 +136,7 @@ static const char *const memcg_file_names[MEMCG_NR_FILES] = {
 	[MEMCG_FILE_EVENTS_LOCAL] = "memory.events.local",
 	[MEMCG_FILE_STAT] = "memory.stat",
 	[MEMCG_FILE_CGROUP_STAT] = "cgroup.stat",
+	[MEMCG_FILE_RECLAIM] = "memory.reclaim",
 };
 
 static const char *const memcg_event_names[MEMCG_NR_MEMORY_EVENTS] = {
@@ -203,9 +205,27 @@ static void memcg_show(struct mem_cgroup *memcg, enum memcg_file file, FILE *f)
 		memcg_count_descendants(memcg, &online, &dying);
 		fprintf(f, "nr_descendants %ld\nnr_dying_descendants %ld\n", online, dying);
 		break;
+	case MEMCG_FILE_RECLAIM: /* write-only */
 	case MEMCG_NR_FILES:
 		break;
 	}
+}
+
+/*
+ * memory.reclaim (cgroup v2, Linux 5.19): give back up to @bytes of the
+ * tenant's memory: its stocked charges and its child caches' free slabs.
+ * -EAGAIN when less than asked could be freed, as the kernel answers.
+ */
+static int memcg_reclaim_bytes(struct mem_cgroup *memcg, unsigned long bytes)
+{
+	const struct memcg_kmem_ops *ops = memcg_ops();
+	unsigned long before = mem_cgroup_usage(memcg), after;
+
+	memcg_drain_stocks(memcg);
+	if (ops && ops->reclaim)
+		ops->reclaim(memcg);
+	after = mem_cgroup_usage(memcg);
+	return before - MIN(after, before) >= bytes ? 0 : -EAGAIN;
 }
 
 ssize_t mem_cgroup_read(struct mem_cgroup *memcg, const char *file, char *buf, size_t len)
@@ -293,13 +313,15 @@ int mem_cgroup_write(struct mem_cgroup *memcg, const char *file, const char *val
 
 	if (which < 0)
 		return which;
-	if (which != MEMCG_FILE_MAX && which != MEMCG_FILE_HIGH)
+	if (which != MEMCG_FILE_MAX && which != MEMCG_FILE_HIGH && which != MEMCG_FILE_RECLAIM)
 		return -EACCES;
 	if (!value)
 		return -EINVAL;
 	err = memcg_parse_bytes(value, &bytes);
 	if (err)
 		return err;
+	if (which == MEMCG_FILE_RECLAIM)
+		return memcg_is_root(memcg) ? -EINVAL : memcg_reclaim_bytes(memcg, bytes);
 	if (which == MEMCG_FILE_MAX)
 		return mem_cgroup_set_max(memcg, bytes);
 	return mem_cgroup_set_high(memcg, bytes);

@@ -33,6 +33,12 @@ int memcg_kmem_id(const struct mem_cgroup *memcg);
 /* Tenant's name as given to mem_cgroup_create() and its cgroup id. */
 const char *memcg_name(const struct mem_cgroup *memcg);
 unsigned int memcg_id(const struct mem_cgroup *memcg);
+/*
+ * The tenant's own kmem id even while it goes offline (memcg_kmem_id() then
+ * answers with an online ancestor's), for lib/'s offline callback; -1 once
+ * released.
+ */
+int memcg_own_kmem_id(const struct mem_cgroup *memcg);
 /* True when @memcg is @root or below it (false for NULL @memcg). */
 bool memcg_is_descendant(const struct mem_cgroup *memcg, const struct mem_cgroup *root);
 /* False once mem_cgroup_destroy() started taking the tenant offline. */

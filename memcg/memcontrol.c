@@ -197,6 +197,13 @@ static struct mem_cgroup *memcg_online_ancestor(struct mem_cgroup *memcg)
 	return memcg;
 }
 
+int memcg_own_kmem_id(const struct mem_cgroup *memcg)
+{
+	if (memcg_is_root(memcg))
+		return 0;
+	return __atomic_load_n(&memcg->kmem_id, __ATOMIC_ACQUIRE);
+}
+
 /*
  * The kernel gives a dying tenant its parent's kmemcg_id; likewise an
  * offline tenant answers with its nearest online ancestor's id.

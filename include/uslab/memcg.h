@@ -236,7 +236,8 @@ USLAB_API ssize_t mem_cgroup_read(struct mem_cgroup *memcg, const char *file,
 /**
  * mem_cgroup_write - write a cgroup v2 style file of a tenant
  * @memcg: online non-root tenant
- * @file: "memory.max" or "memory.high"
+ * @file: "memory.max", "memory.high", or "memory.reclaim" (give back that many
+ *        bytes of stocked charges and free slabs now; -EAGAIN if fewer could be)
  * @value: "max", or bytes with an optional K, M, G or T suffix (powers of
  *         1024, either case), surrounding blanks and a final newline allowed
  *
