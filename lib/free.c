@@ -149,7 +149,8 @@ USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct sla
 		node_put_objects(s, nid, batch, nr, true);
 		return;
 	}
-	if (ac && slot->alien && num_online_nodes() > 1) {
+	/* No alien array for the CPU's home node while it borrows another node's memory. */
+	if (ac && slot->alien && slot->alien[slab->nid] && num_online_nodes() > 1) {
 		/* cache_free_alien: park it; a full alien array goes home at once. */
 		struct array_cache *alien = slot->alien[slab->nid];
 
