@@ -434,6 +434,12 @@ int uslab_cache_destroy(struct kmem_cache *s)
 		kvfree_rcu_barrier();
 	quarantine_flush(s);
 	slab_lock_all();
+	if ((s->flags & CFLGS_KMALLOC) && s->refcount <= 1) {
+		/* The kmalloc caches live as long as the library. */
+		slab_unlock_all();
+		slab_warn(s, "kmem_cache_destroy: the kmalloc caches cannot be destroyed");
+		return -EPERM;
+	}
 	if (--s->refcount > 0) {
 		slab_unlock_all();
 		return 0;

@@ -195,9 +195,10 @@ static void check_red_zones(struct kmem_cache *s, void *obj, uint64_t expect, co
 	char a[160], f[160];
 	track_describe(s, obj, 0, a, sizeof(a));
 	track_describe(s, obj, 1, f, sizeof(f));
-	slab_report(s, obj, "red zone overwritten %s: %s0x%016llx, after the object 0x%016llx "
-		    "(expected 0x%016llx)%s%s", when, *rz1 != expect ? "BEFORE the object " : "before 0x",
-		    (unsigned long long)*rz1, (unsigned long long)*rz2, (unsigned long long)expect, a, f);
+	slab_report(s, obj, "red zone overwritten %s: before the object 0x%016llx%s, after it "
+		    "0x%016llx%s (expected 0x%016llx)%s%s", when, (unsigned long long)*rz1,
+		    *rz1 != expect ? " (BAD)" : "", (unsigned long long)*rz2,
+		    *rz2 != expect ? " (BAD)" : "", (unsigned long long)expect, a, f);
 	*rz1 = *rz2 = expect;
 }
 
@@ -222,7 +223,8 @@ static void check_poison(struct kmem_cache *s, void *obj)
 void debug_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags, const void *caller)
 {
 	(void)flags;
-	if (s->tool_hooks) {
+	/* TYPESAFE_BY_RCU objects stay readable when free: no block to track. */
+	if (s->tool_hooks && !(s->flags & SLAB_TYPESAFE_BY_RCU)) {
 		ASAN_UNPOISON_MEMORY_REGION(obj, s->object_size);
 		VALGRIND_MALLOCLIKE_BLOCK(obj, s->object_size, 0, 0);
 		/* A constructed object's bytes are defined, as the constructor left them. */
@@ -270,10 +272,9 @@ bool debug_pre_free(struct kmem_cache *s, struct slab *slab, void *obj, const vo
 		memset(obj, POISON_FREE, s->object_size - 1);
 		((uint8_t *)obj)[s->object_size - 1] = POISON_END;
 	}
-	if (s->tool_hooks) {
+	if (s->tool_hooks && !(s->flags & SLAB_TYPESAFE_BY_RCU)) {
 		VALGRIND_FREELIKE_BLOCK(obj, 0);
-		if (!(s->flags & SLAB_TYPESAFE_BY_RCU))
-			return quarantine_put(s, slab, obj);
+		return quarantine_put(s, slab, obj);
 	}
 	return true;
 }

@@ -30,12 +30,19 @@ static struct fault_config *fault_cfg;  /* published with release; replaced conf
 static unsigned long fault_injected;    /* atomic */
 static struct umutex fault_lock = UMUTEX_INITIALIZER(LOCK_LEAF);
 static USLAB_TLS uint64_t fault_rng;
+static USLAB_TLS const struct fault_config *fault_rng_cfg;
 
+/*
+ * Per-thread xorshift, seeded from the configuration's seed when the thread
+ * first draws under that configuration (so one thread's decisions repeat
+ * from run to run; several threads interleave as the scheduler decides).
+ */
 static unsigned int fault_random_percent(const struct fault_config *c)
 {
-	if (!fault_rng)
-		fault_rng = (c->attr.seed ? c->attr.seed : 0x9e3779b97f4a7c15ull) ^
-			    (uint64_t)(uintptr_t)&fault_rng;
+	if (fault_rng_cfg != c) {
+		fault_rng_cfg = c;
+		fault_rng = c->attr.seed ? c->attr.seed * 0x9e3779b97f4a7c15ull : 0x9e3779b97f4a7c15ull;
+	}
 	fault_rng ^= fault_rng << 13;
 	fault_rng ^= fault_rng >> 7;
 	fault_rng ^= fault_rng << 17;
@@ -151,6 +158,8 @@ int fault_init_from_env(void)
 			a.slab = strtol(v, NULL, 10) != 0;
 		else if (!strcmp(kv, "pages"))
 			a.pages = strtol(v, NULL, 10) != 0;
+		else if (!strcmp(kv, "failslab_only"))
+			a.only_failslab_caches = strtol(v, NULL, 10) != 0;
 		else if (!strcmp(kv, "cache"))
 			snprintf(cache, sizeof(cache), "%s", v);
 		else if (!strcmp(kv, "memcg"))

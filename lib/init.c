@@ -26,6 +26,9 @@ static bool env_flag(const char *name)
 	return v && *v && *v != '0' && *v != 'n' && *v != 'N';
 }
 
+/* Steps already done: a failed initialisation resumes where it stopped. */
+static bool kmalloc_done, hotplug_done;
+
 static int do_init(const struct uslab_config *cfg)
 {
 	unsigned int reap_ms = 0;
@@ -33,6 +36,11 @@ static int do_init(const struct uslab_config *cfg)
 	int err;
 
 	err = topology_init(cfg ? cfg->topology : NULL);
+	if (err && !(cfg && cfg->topology)) {
+		/* A bad USLAB_TOPOLOGY: say so and use the real machine (topology_ensure_init). */
+		topology_ensure_init();
+		err = 0;
+	}
 	if (err)
 		return err;
 	slab_nomerge = (cfg && cfg->nomerge) || env_flag("USLAB_NOMERGE");
@@ -48,11 +56,16 @@ static int do_init(const struct uslab_config *cfg)
 	percpu_init();
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++)
 		slab_cpu_mem_nodes[cpu] = cpu_to_node(cpu);
-	slab_lock_all();
-	err = kmalloc_init_locked();
-	slab_unlock_all();
-	if (!err)
+	if (!kmalloc_done) {
+		slab_lock_all();
+		err = kmalloc_init_locked();
+		slab_unlock_all();
+		kmalloc_done = !err;
+	}
+	if (!err && !hotplug_done) {
 		err = slab_hotplug_init();
+		hotplug_done = !err;
+	}
 	if (!err)
 		err = fault_init_from_env();
 	if (err)

@@ -58,6 +58,8 @@ int kmalloc_init_locked(void)
 			unsigned int align = i == 1 ? 32 : i == 2 ? 64 : MIN(size, (unsigned int)PAGE_SIZE);
 			char name[32];
 
+			if (kmalloc_caches[type][i])
+				continue;
 			snprintf(name, sizeof(name), "%s%u", type_prefix[type], size);
 			kmalloc_caches[type][i] = cache_create_locked(name, size, align,
 								      type_flags[type] | CFLGS_KMALLOC,

@@ -532,18 +532,43 @@ static void *memalign_common(size_t align, size_t size, const void *caller)
 	return p;
 }
 
-/* ---- the malloc API ------------------------------------------------------------------- */
-
-SHIM_API void *malloc(size_t size)
+/* @caller: the return address of the exported function the program called. */
+static void *malloc_common(size_t size, const void *caller)
 {
 	void *p;
 
-	if (unlikely(shim_nested(RET_IP)))
+	if (unlikely(shim_nested(caller)))
 		return arena_alloc(size, SHIM_MIN_ALIGN, false);
 	shim_enter();
 	p = shim_alloc(size, 0);
 	shim_leave();
 	return p;
+}
+
+static void *realloc_common(void *p, size_t size, const void *caller)
+{
+	bool nested = shim_nested(caller);
+	void *q;
+
+	if (!p)
+		return malloc_common(size, caller);
+	if (size == 0) {
+		free(p); /* glibc: realloc(p, 0) frees and returns NULL */
+		return NULL;
+	}
+	if (unlikely(nested || arena_owns(p)))
+		return realloc_nested(p, size, nested);
+	shim_enter();
+	q = shim_realloc(p, size);
+	shim_leave();
+	return q;
+}
+
+/* ---- the malloc API ------------------------------------------------------------------- */
+
+SHIM_API void *malloc(size_t size)
+{
+	return malloc_common(size, RET_IP);
 }
 
 SHIM_API void free(void *p)
@@ -588,21 +613,7 @@ SHIM_API void *calloc(size_t n, size_t size)
 
 SHIM_API void *realloc(void *p, size_t size)
 {
-	bool nested = shim_nested(RET_IP);
-	void *q;
-
-	if (!p)
-		return nested ? arena_alloc(size, SHIM_MIN_ALIGN, false) : malloc(size);
-	if (size == 0) {
-		free(p); /* glibc: realloc(p, 0) frees and returns NULL */
-		return NULL;
-	}
-	if (unlikely(nested || arena_owns(p)))
-		return realloc_nested(p, size, nested);
-	shim_enter();
-	q = shim_realloc(p, size);
-	shim_leave();
-	return q;
+	return realloc_common(p, size, RET_IP);
 }
 
 SHIM_API void *reallocarray(void *p, size_t n, size_t size)
@@ -613,7 +624,7 @@ SHIM_API void *reallocarray(void *p, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(p, bytes);
+	return realloc_common(p, bytes, RET_IP);
 }
 
 SHIM_API void *memalign(size_t align, size_t size)

@@ -237,6 +237,8 @@ ssize_t mem_cgroup_read(struct mem_cgroup *memcg, const char *file, char *buf, s
 
 	if (which < 0)
 		return which;
+	if (!buf && len)
+		return -EINVAL;
 	f = open_memstream(&text, &size);
 	if (!f)
 		return -ENOMEM;

@@ -131,7 +131,7 @@ USLAB_API void kmem_cache_destroy(struct kmem_cache *s);
  *
  * Return: 0 when the reference was dropped (and the cache destroyed if it
  * was the last), -EBUSY when objects remain (nothing changed), -EINVAL for
- * NULL.
+ * NULL or a tenant's child cache, -EPERM for a kmalloc cache's own reference.
  */
 USLAB_API int uslab_cache_destroy(struct kmem_cache *s);
 
@@ -289,8 +289,9 @@ USLAB_API void kvfree(const void *p);
  * @nomerge: never merge caches (also USLAB_NOMERGE=1)
  * @noaliencache: free other nodes' objects straight to their node instead of
  *                batching them in per-CPU alien arrays (also USLAB_NOALIENCACHE=1)
- * @reaper_ms: period of the background reaper in milliseconds; 0: no
- *             background reaper (also USLAB_REAP_MS); uslab_reap() always works
+ * @reaper_ms: period of the background reaper in milliseconds; 0: as
+ *             USLAB_REAP_MS says (unset: no background reaper); uslab_reap()
+ *             always works
  */
 struct uslab_config {
 	const char *topology;
@@ -432,7 +433,8 @@ USLAB_API void uslab_reaper_stop(void);
  * @only_failslab_caches: with @cache NULL, only caches created with SLAB_FAILSLAB
  * @seed: random seed (0: a fixed default)
  *
- * __GFP_NOFAIL allocations are never failed on purpose.
+ * Object allocations with __GFP_NOFAIL are never failed on purpose; page
+ * grabs do not see the gfp flags and may be.
  */
 struct uslab_fail_attr {
 	unsigned int probability;
