@@ -138,8 +138,14 @@ USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct sla
 			return;
 		}
 		/* cache_flusharray: the oldest batchcount entries leave. */
+		nr = MIN(ac->batchcount, ac->avail);
+		if (unlikely(nr == 0)) {
+			/* A closed array (limit 0: a dying tenant cache): straight to the node. */
+			cpu_cache_release(s, cpu, ac);
+			node_put_objects(s, slab->nid, &objp, 1, false);
+			return;
+		}
 		ac->stats[STAT_FREE_MISS]++;
-		nr = ac->batchcount;
 		nid = ac->nid;
 		memcpy(batch, ac->entry, nr * sizeof(void *));
 		ac->avail -= nr;

@@ -93,6 +93,14 @@ void *memcg_cache_alloc(struct kmem_cache *s, gfp_t flags, int nid)
 		return nid == NUMA_NO_NODE ? cache_alloc(s, flags) : cache_alloc_node(s, flags, nid);
 	id = memcg_kmem_id(memcg);
 
+	/* Fast: the child's per-CPU array, the child looked up inside a restartable sequence. */
+	if (likely(slab_rseq_mode && topology_thread_cpu < 0 && nid == NUMA_NO_NODE &&
+		   id > 0 && id < MEMCG_MAX_KMEM_IDS)) {
+		obj = rseq_pop_child(s, id);
+		if (likely(obj))
+			return obj;
+	}
+
 	slab_rcu_read_lock();
 	child = memcg_child_lookup(s, id);
 	if (unlikely(!child)) {
@@ -176,6 +184,13 @@ struct obj_cgroup *memcg_charge_large(gfp_t flags, unsigned int nr_pages)
 
 void memcg_cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
 {
+	/*
+	 * The object, allocated until the push commits, keeps its slab and so
+	 * the child alive: the fast path needs no RCU section. A dying child's
+	 * arrays have limit 0, so its frees always take the path below.
+	 */
+	if (likely(cpu_cache_push(s, objp, slab->nid)))
+		return;
 	slab_rcu_read_lock();
 	if (unlikely(__atomic_load_n(&s->memcg_params.dying, __ATOMIC_ACQUIRE)))
 		/* A dying child keeps nothing cached: empty slabs go at once. */
@@ -222,14 +237,31 @@ static void memcg_deactivate_child_locked(struct kmem_cache *child)
 
 	if (root->memcg_params.children[id] == child)
 		__atomic_store_n(&root->memcg_params.children[id], NULL, __ATOMIC_RELEASE);
+	/* No restartable sequence still holds the child after this. */
+	percpu_fence_all();
 	__atomic_store_n(&child->memcg_params.dying, true, __ATOMIC_RELEASE);
+	/* Frees no longer stop in its arrays (their pushes fail on limit 0). */
+	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++) {
+		struct array_cache *ac = cpu_cache_own(child, cpu);
+
+		if (ac)
+			ac->limit = 0;
+		cpu_cache_release(child, cpu, ac);
+	}
 	for (int nid = 0; nid < (int)nr_node_ids; nid++) {
 		struct kmem_cache_node *n = child->node[nid];
+		struct array_cache *shared;
+
 		if (!n)
 			continue;
+		/* No shared array either: every free goes to its slab, empty slabs go. */
 		umutex_lock(&n->list_lock);
 		n->free_limit = 0;
+		shared = n->shared;
+		n->shared = NULL;
 		umutex_unlock(&n->list_lock);
+		if (shared)
+			array_release(child, shared);
 	}
 	cache_drain_arrays(child);
 	cache_drain_freelists(child);
@@ -276,26 +308,33 @@ static unsigned long memcg_reclaim(struct mem_cgroup *memcg)
 	return pages;
 }
 
+/*
+ * Per root cache, the slab bytes charged to @memcg's subtree: every child,
+ * live or dying, whose charges now land in @memcg or below it (like the
+ * "slab" line, which is hierarchical).
+ */
 static void memcg_stat_show(struct mem_cgroup *memcg, FILE *out)
 {
-	int id = memcg_kmem_id(memcg);
-	struct kmem_cache *s;
+	struct kmem_cache *s, *child;
 
-	if (id <= 0 || id >= MEMCG_MAX_KMEM_IDS)
-		return;
 	umutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
-		struct uslab_cache_info info;
-		struct kmem_cache *child;
+		unsigned long bytes = 0;
+		bool any = false;
 
-		if (cache_is_child(s) || !s->memcg_params.children)
+		if (cache_is_child(s))
 			continue;
-		child = s->memcg_params.children[id];
-		if (!child)
-			continue;
-		uslab_cache_info(child, NUMA_NO_NODE, &info);
-		fprintf(out, "slab.%s %lu\n", s->name,
-			info.num_slabs * info.pages_per_slab * (unsigned long)PAGE_SIZE);
+		list_for_each_entry(child, &s->memcg_params.children_list, memcg_params.sibling) {
+			struct obj_cgroup *objcg = child->memcg_params.objcg;
+
+			if (!objcg || !memcg_is_descendant(obj_cgroup_memcg(objcg), memcg))
+				continue;
+			any = true;
+			bytes += __atomic_load_n(&child->memcg_params.nr_slabs, __ATOMIC_RELAXED) *
+				 (PAGE_SIZE << child->gfporder);
+		}
+		if (any)
+			fprintf(out, "slab.%s %lu\n", s->name, bytes);
 	}
 	umutex_unlock(&slab_mutex);
 }
@@ -321,6 +360,7 @@ int memcg_shutdown_children_locked(struct kmem_cache *s, struct list_head *dead)
 					 __ATOMIC_RELEASE);
 		/* A queued release will find root NULL and leave the child to us. */
 		child->memcg_params.root = NULL;
+		percpu_fence_all();
 		list_del(&child->list);
 		list_move_tail(&child->memcg_params.sibling, dead);
 	}

@@ -64,6 +64,12 @@ static void rseq_fence_cpu(int cpu)
 		sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
 }
 
+void percpu_fence_all(void)
+{
+	if (slab_rseq_mode)
+		sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+}
+
 struct array_cache *cpu_cache_own(struct kmem_cache *s, int cpu)
 {
 	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];

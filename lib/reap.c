@@ -181,12 +181,41 @@ unsigned long uslab_reap(void)
 
 static struct {
 	pthread_mutex_t lock;       /* protects the fields below */
+	pthread_mutex_t pass;       /* held by the thread during a pass: fork waits for it */
 	pthread_cond_t wake;
 	pthread_t thread;
 	bool running;
 	bool stop;
 	unsigned int period_ms;
-} reaper = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false, 0 };
+} reaper = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	     0, false, false, 0 };
+static pthread_once_t reaper_atfork_once = PTHREAD_ONCE_INIT;
+
+/* fork: no pass runs while the process is copied; the child has no reaper thread. */
+static void reaper_fork_prepare(void)
+{
+	pthread_mutex_lock(&reaper.pass);
+	pthread_mutex_lock(&reaper.lock);
+}
+
+static void reaper_fork_parent(void)
+{
+	pthread_mutex_unlock(&reaper.lock);
+	pthread_mutex_unlock(&reaper.pass);
+}
+
+static void reaper_fork_child(void)
+{
+	pthread_mutex_init(&reaper.lock, NULL);
+	pthread_mutex_init(&reaper.pass, NULL);
+	pthread_cond_init(&reaper.wake, NULL);
+	reaper.running = false;
+}
+
+static void reaper_atfork_register(void)
+{
+	pthread_atfork(reaper_fork_prepare, reaper_fork_parent, reaper_fork_child);
+}
 
 static void *reaper_main(void *arg)
 {
@@ -205,7 +234,9 @@ static void *reaper_main(void *arg)
 		if (pthread_cond_timedwait(&reaper.wake, &reaper.lock, &ts) == ETIMEDOUT &&
 		    !reaper.stop) {
 			pthread_mutex_unlock(&reaper.lock);
+			pthread_mutex_lock(&reaper.pass);
 			uslab_reap();
+			pthread_mutex_unlock(&reaper.pass);
 			pthread_mutex_lock(&reaper.lock);
 		}
 	}
@@ -221,6 +252,7 @@ int uslab_reaper_start(unsigned int period_ms)
 		return -EINVAL;
 	if (uslab_ensure_init())
 		return -ENOMEM;
+	pthread_once(&reaper_atfork_once, reaper_atfork_register);
 	pthread_mutex_lock(&reaper.lock);
 	if (reaper.running) {
 		reaper.period_ms = period_ms;

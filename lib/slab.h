@@ -335,6 +335,8 @@ void percpu_init(void);
 struct array_cache *cpu_cache_own(struct kmem_cache *s, int cpu);
 /* Give the array back (or install @ac, possibly NULL, as the CPU's new array). */
 void cpu_cache_release(struct kmem_cache *s, int cpu, struct array_cache *ac);
+/* Restart every restartable sequence running now (no-op in locked mode). */
+void percpu_fence_all(void);
 
 _Static_assert(sizeof(struct cpu_cache_slot) == CACHE_LINE, "slot index is cpu << 6");
 
@@ -468,6 +470,64 @@ fail:
 }
 
 /*
+ * Pop from the current CPU's array of @root's child cache for kmem id @id,
+ * looking the child up inside the sequence: a child unlinked and fenced
+ * (percpu_fence_all) can no longer be reached by a sequence that has not
+ * committed, so no RCU section is needed for this fast path.
+ */
+static inline void *rseq_pop_child(struct kmem_cache *root, long id)
+{
+	void *obj = NULL;
+
+retry:
+	__asm__ __volatile__ goto(
+		RSEQ_ASM_DEFINE(1, 2, 4)
+		"1:\n\t"
+		"movl 4(%[rs]), %%eax\n\t"
+		"cmpl %[ncpu], %%eax\n\t"
+		"jae %l[fail]\n\t"
+		"movq %c[off_children](%[root]), %%rcx\n\t"
+		"testq %%rcx, %%rcx\n\t"
+		"jz %l[fail]\n\t"
+		"movq (%%rcx, %[id], 8), %%rcx\n\t"
+		"testq %%rcx, %%rcx\n\t"
+		"jz %l[fail]\n\t"
+		"movq %c[off_slot](%%rcx), %%rcx\n\t"
+		"shlq $6, %%rax\n\t"
+		"movq %c[off_ac](%%rcx, %%rax), %%rcx\n\t"
+		"testq %%rcx, %%rcx\n\t"
+		"jz %l[fail]\n\t"
+		"movl %c[off_avail](%%rcx), %%eax\n\t"
+		"testl %%eax, %%eax\n\t"
+		"jz %l[fail]\n\t"
+		"subl $1, %%eax\n\t"
+		"movq %c[off_entry](%%rcx, %%rax, 8), %%rdx\n\t"
+		"movq %%rdx, (%[out])\n\t"
+		"movl $1, %c[off_touched](%%rcx)\n\t"
+		"addq $1, %c[off_hits](%%rcx)\n\t"
+		"movl %%eax, %c[off_avail](%%rcx)\n\t"
+		"2:\n\t"
+		RSEQ_ASM_ABORT(4, abort)
+		:
+		: [rs] "r"(rseq_area()), [root] "r"(root), [id] "r"(id), [out] "r"(&obj),
+		  [ncpu] "r"(nr_cpu_ids_cached),
+		  [off_children] "i"(offsetof(struct kmem_cache, memcg_params.children)),
+		  [off_slot] "i"(offsetof(struct kmem_cache, cpu_slot)),
+		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac)),
+		  [off_avail] "i"(offsetof(struct array_cache, avail)),
+		  [off_touched] "i"(offsetof(struct array_cache, touched)),
+		  [off_hits] "i"(offsetof(struct array_cache, stats[STAT_ALLOC_HIT])),
+		  [off_entry] "i"(offsetof(struct array_cache, entry))
+		: "memory", "cc", "rax", "rcx", "rdx"
+		: abort, fail);
+	return obj;
+abort:
+	goto retry;
+fail:
+	return NULL;
+}
+
+/*
  * Take @slot's array out of it from CPU @cpu itself; false when the thread is
  * not on @cpu (the caller then fences the CPU instead).
  */
@@ -497,6 +557,11 @@ fail:
 }
 #else
 static inline void *rseq_pop(struct kmem_cache *s) { (void)s; return NULL; }
+static inline void *rseq_pop_child(struct kmem_cache *root, long id)
+{
+	(void)root, (void)id;
+	return NULL;
+}
 static inline bool rseq_push(struct kmem_cache *s, void *obj, int nid)
 {
 	(void)s, (void)obj, (void)nid;
