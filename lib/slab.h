@@ -377,6 +377,28 @@ _Static_assert(sizeof(struct cpu_cache_slot) == CACHE_LINE, "slot index is cpu <
 	"jmp %l[" #label "]\n\t"                                              \
 	".popsection\n\t"
 
+/*
+ * The end of a pop, from the array in %rcx: fail when empty, else write the
+ * newest entry to *out, mark the array touched, count a hit, and commit the
+ * new avail (label 2 ends the sequence).
+ */
+#define RSEQ_ASM_POP_COMMIT                                                   \
+	"movl %c[off_avail](%%rcx), %%eax\n\t"                                 \
+	"testl %%eax, %%eax\n\t"                                               \
+	"jz %l[fail]\n\t"                                                      \
+	"subl $1, %%eax\n\t"                                                   \
+	"movq %c[off_entry](%%rcx, %%rax, 8), %%rdx\n\t"                       \
+	"movq %%rdx, (%[out])\n\t"                                             \
+	"movl $1, %c[off_touched](%%rcx)\n\t"                                  \
+	"addq $1, %c[off_hits](%%rcx)\n\t"                                     \
+	"movl %%eax, %c[off_avail](%%rcx)\n\t"                                 \
+	"2:\n\t"
+#define RSEQ_POP_OPERANDS                                                     \
+	[off_avail] "i"(offsetof(struct array_cache, avail)),                 \
+	[off_touched] "i"(offsetof(struct array_cache, touched)),             \
+	[off_hits] "i"(offsetof(struct array_cache, stats[STAT_ALLOC_HIT])),  \
+	[off_entry] "i"(offsetof(struct array_cache, entry))
+
 static inline struct rseq *rseq_area(void)
 {
 	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
@@ -398,25 +420,13 @@ retry:
 		"movq %c[off_ac](%[slots], %%rax), %%rcx\n\t"
 		"testq %%rcx, %%rcx\n\t"
 		"jz %l[fail]\n\t"
-		"movl %c[off_avail](%%rcx), %%eax\n\t"
-		"testl %%eax, %%eax\n\t"
-		"jz %l[fail]\n\t"
-		"subl $1, %%eax\n\t"
-		"movq %c[off_entry](%%rcx, %%rax, 8), %%rdx\n\t"
-		"movq %%rdx, (%[out])\n\t"
-		"movl $1, %c[off_touched](%%rcx)\n\t"
-		"addq $1, %c[off_hits](%%rcx)\n\t"
-		"movl %%eax, %c[off_avail](%%rcx)\n\t"
-		"2:\n\t"
+		RSEQ_ASM_POP_COMMIT
 		RSEQ_ASM_ABORT(4, abort)
 		:
 		: [rs] "r"(rseq_area()), [slots] "r"(s->cpu_slot), [out] "r"(&obj),
 		  [ncpu] "r"(nr_cpu_ids_cached),
 		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac)),
-		  [off_avail] "i"(offsetof(struct array_cache, avail)),
-		  [off_touched] "i"(offsetof(struct array_cache, touched)),
-		  [off_hits] "i"(offsetof(struct array_cache, stats[STAT_ALLOC_HIT])),
-		  [off_entry] "i"(offsetof(struct array_cache, entry))
+		  RSEQ_POP_OPERANDS
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, fail);
 	return obj;
@@ -497,16 +507,7 @@ retry:
 		"movq %c[off_ac](%%rcx, %%rax), %%rcx\n\t"
 		"testq %%rcx, %%rcx\n\t"
 		"jz %l[fail]\n\t"
-		"movl %c[off_avail](%%rcx), %%eax\n\t"
-		"testl %%eax, %%eax\n\t"
-		"jz %l[fail]\n\t"
-		"subl $1, %%eax\n\t"
-		"movq %c[off_entry](%%rcx, %%rax, 8), %%rdx\n\t"
-		"movq %%rdx, (%[out])\n\t"
-		"movl $1, %c[off_touched](%%rcx)\n\t"
-		"addq $1, %c[off_hits](%%rcx)\n\t"
-		"movl %%eax, %c[off_avail](%%rcx)\n\t"
-		"2:\n\t"
+		RSEQ_ASM_POP_COMMIT
 		RSEQ_ASM_ABORT(4, abort)
 		:
 		: [rs] "r"(rseq_area()), [root] "r"(root), [id] "r"(id), [out] "r"(&obj),
@@ -514,10 +515,7 @@ retry:
 		  [off_children] "i"(offsetof(struct kmem_cache, memcg_params.children)),
 		  [off_slot] "i"(offsetof(struct kmem_cache, cpu_slot)),
 		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac)),
-		  [off_avail] "i"(offsetof(struct array_cache, avail)),
-		  [off_touched] "i"(offsetof(struct array_cache, touched)),
-		  [off_hits] "i"(offsetof(struct array_cache, stats[STAT_ALLOC_HIT])),
-		  [off_entry] "i"(offsetof(struct array_cache, entry))
+		  RSEQ_POP_OPERANDS
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, fail);
 	return obj;
