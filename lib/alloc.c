@@ -38,7 +38,7 @@ static inline void *slab_get_obj(struct kmem_cache *s, struct slab *slab)
 unsigned int node_take_objects(struct kmem_cache *s, int nid, gfp_t flags, void **objs,
 			       unsigned int want, bool use_shared)
 {
-	struct kmem_cache_node *n = s->node[nid];
+	struct kmem_cache_node *n = cache_node(s, nid);
 	unsigned int got = 0;
 	struct slab *slab;
 
@@ -91,7 +91,7 @@ static void *alloc_fallback(struct kmem_cache *s, gfp_t flags, int nid)
 	void *obj;
 
 	for (unsigned int i = 0; i < nr; i++) {
-		if (order[i] == nid || !s->node[order[i]] || !node_online(order[i]))
+		if (order[i] == nid || !cache_node(s, order[i]) || !node_online(order[i]))
 			continue;
 		if (node_take_objects(s, order[i], flags, &obj, 1, true)) {
 			cache_stat_add(s, STAT_NODE_ALLOC, 1);
@@ -197,7 +197,7 @@ void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (s->node[nid] && node_online(nid) &&
+	if (cache_node(s, nid) && node_online(nid) &&
 	    node_take_objects(s, nid, flags, &obj, 1, true)) {
 		cache_stat_add(s, STAT_NODE_ALLOC, 1);
 		return obj;

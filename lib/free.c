@@ -58,7 +58,7 @@ void node_free_block_locked(struct kmem_cache *s, struct kmem_cache_node *n, voi
 void node_put_objects(struct kmem_cache *s, int nid, void **objs, unsigned int nr,
 		      bool to_shared)
 {
-	struct kmem_cache_node *n = s->node[nid];
+	struct kmem_cache_node *n = cache_node(s, nid);
 	struct list_head to_destroy = LIST_HEAD_INIT(to_destroy);
 
 	umutex_lock(&n->list_lock);
@@ -166,12 +166,14 @@ USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct sla
 			cpu_cache_release(s, cpu, ac);
 			return;
 		}
+		/* Once released, objp may be flushed and its slab reused: no slab reads after. */
+		nid = alien->nid;
 		nr = alien->avail;
 		memcpy(batch, alien->entry, nr * sizeof(void *));
 		alien->entry[0] = objp;
 		alien->avail = 1;
 		cpu_cache_release(s, cpu, ac);
-		node_put_objects(s, slab->nid, batch, nr, true);
+		node_put_objects(s, nid, batch, nr, true);
 		return;
 	}
 	cpu_cache_release(s, cpu, ac);

@@ -38,7 +38,8 @@ static int nearest_online_node(int nid, int except)
 	return -1;
 }
 
-static void node_update_free_limit(struct kmem_cache *s, int nid)
+/* free_limit = (1 + online CPUs of the node) * batchcount + num; @coming counts a CPU on its way up. */
+static void node_update_free_limit(struct kmem_cache *s, int nid, unsigned int coming)
 {
 	struct kmem_cache_node *n = s->node[nid];
 
@@ -46,7 +47,8 @@ static void node_update_free_limit(struct kmem_cache *s, int nid)
 		return;
 	umutex_lock(&n->list_lock);
 	if (!cache_is_child(s) || !s->memcg_params.dying)
-		n->free_limit = (1 + hotplug_nr_online_cpus_node(nid)) * s->batchcount + s->num;
+		n->free_limit = (1 + hotplug_nr_online_cpus_node(nid) + coming) * s->batchcount +
+				s->num;
 	umutex_unlock(&n->list_lock);
 }
 
@@ -93,6 +95,8 @@ static int slab_prepare_cpu(unsigned int cpu)
 			continue;
 		}
 		cpu_cache_release(s, (int)cpu, ac);
+		/* PREPARE runs before the CPU counts as online: count it here. */
+		node_update_free_limit(s, cpu_to_node((int)cpu), 1);
 
 		struct kmem_cache_node *n = s->node[nid];
 		if (n && s->shared && !n->shared) {
@@ -119,7 +123,7 @@ static int slab_prepare_cpu(unsigned int cpu)
 /* CPUHP_BP_PREPARE_DYN teardown: @cpu is offline; give its objects back. */
 static int slab_dead_cpu(unsigned int cpu)
 {
-	int nid = slab_cpu_mem_node((int)cpu);
+	int nid = cpu_to_node((int)cpu); /* the node whose CPU count dropped */
 	struct kmem_cache *s;
 
 	umutex_lock(&slab_mutex);
@@ -129,7 +133,7 @@ static int slab_dead_cpu(unsigned int cpu)
 		cache_release_cpu(s, (int)cpu);
 		if (!n)
 			continue;
-		node_update_free_limit(s, nid);
+		node_update_free_limit(s, nid, 0);
 		if (hotplug_nr_online_cpus_node(nid) == 0) {
 			/* The node's last CPU: nobody refills from its shared array now. */
 			umutex_lock(&n->list_lock);
@@ -231,14 +235,21 @@ static int slab_memory_callback(struct notifier_block *nb, unsigned long action,
 	switch (action) {
 	case MEM_GOING_ONLINE:
 		list_for_each_entry(s, &slab_caches, list) {
+			struct kmem_cache_node *n;
+			unsigned int cpus = hotplug_nr_online_cpus_node(nid);
+
 			if (s->node[nid])
 				continue;
-			s->node[nid] = node_alloc();
-			if (!s->node[nid]) {
+			n = node_alloc();
+			if (!n) {
 				err = -ENOMEM;
 				break;
 			}
-			s->node[nid]->free_limit = s->batchcount + s->num;
+			/* As a cache created now would have it (kernel init_cache_node). */
+			n->free_limit = (1 + cpus) * s->batchcount + s->num;
+			if (s->shared && cpus)
+				n->shared = array_alloc(s->shared * s->batchcount, s->batchcount, nid);
+			__atomic_store_n(&s->node[nid], n, __ATOMIC_RELEASE);
 		}
 		break;
 	case MEM_ONLINE:

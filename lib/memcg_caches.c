@@ -295,6 +295,8 @@ static unsigned long memcg_reclaim(struct mem_cgroup *memcg)
 	unsigned long pages = 0;
 	struct kmem_cache *s;
 
+	/* Objects held back by the ASan quarantine keep their slabs busy: let them go. */
+	quarantine_flush(NULL);
 	slab_lock_all();
 	list_for_each_entry(s, &slab_caches, list) {
 		if (!cache_is_child(s))

@@ -86,7 +86,7 @@ void drain_alien_arrays(struct kmem_cache *s, int cpu, int nid, bool trylock)
 
 void drain_shared_array(struct kmem_cache *s, int nid, bool force)
 {
-	struct kmem_cache_node *n = s->node[nid];
+	struct kmem_cache_node *n = cache_node(s, nid);
 	struct list_head to_destroy = LIST_HEAD_INIT(to_destroy);
 
 	umutex_lock(&n->list_lock);
@@ -110,7 +110,7 @@ void drain_shared_array(struct kmem_cache *s, int nid, bool force)
 
 unsigned long drain_freelist(struct kmem_cache *s, int nid, unsigned long tofree)
 {
-	struct kmem_cache_node *n = s->node[nid];
+	struct kmem_cache_node *n = cache_node(s, nid);
 	struct list_head to_destroy = LIST_HEAD_INIT(to_destroy);
 	unsigned long freed = 0;
 
@@ -141,7 +141,7 @@ static unsigned long cache_reap_one(struct kmem_cache *s, int alien_node)
 		drain_cpu_array(s, cpu, false);
 	}
 	for (int nid = 0; nid < (int)nr_node_ids; nid++) {
-		struct kmem_cache_node *n = s->node[nid];
+		struct kmem_cache_node *n = cache_node(s, nid);
 		bool touched;
 
 		if (!n)

@@ -618,10 +618,14 @@ static inline bool cpu_cache_push(struct kmem_cache *s, void *obj, int nid)
 /* ---- lib/alloc.c, lib/free.c ----------------------------------------------- */
 
 
-/* The node a CPU array may hold objects of. */
+/*
+ * A cache's structure for node @nid, or NULL. Node structures are created
+ * (memory-node online) while allocations run, and never freed before the
+ * cache: published with a release store, read with an acquire load.
+ */
 static inline struct kmem_cache_node *cache_node(const struct kmem_cache *s, int nid)
 {
-	return s->node[nid];
+	return __atomic_load_n(&s->node[nid], __ATOMIC_ACQUIRE);
 }
 
 /*

@@ -1302,8 +1302,7 @@ int uslab_stats_read(pid_t pid, struct uslab_stats_snapshot *snap)
 	memset(&a, 0, sizeof(a));
 	err = 0;
 	for (unsigned int tries = 0;; tries++) {
-		if (!map || err == -ESTALE)
-			err = stats_map(fd, &map, &map_size);
+		err = !map || err == -ESTALE ? stats_map(fd, &map, &map_size) : 0;
 		if (!err)
 			err = read_once(map, map_size, &a);
 		if (!err)
