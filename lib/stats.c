@@ -786,7 +786,7 @@ static struct {
 	pthread_t thread;
 	bool thread_running;
 	bool stop;
-	unsigned int period_ms;
+	unsigned int period_ms;           /* also written under write; atomic */
 
 	/* write (enabled and last_mono_ns also read with atomics) */
 	bool enabled;                     /* publishing was asked for */
@@ -905,7 +905,13 @@ static int file_create_locked(void)
 {
 	pub.owner = getpid();
 	snprintf(pub.name, sizeof(pub.name), USLAB_STATS_SHM_PREFIX "%ld", (long)pub.owner);
-	pub.fd = shm_open(pub.name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/*
+	 * A new object, never a truncated one: a reader may still map the file
+	 * of an exited process whose pid we reuse, and a file shrinking under a
+	 * mapping would kill that reader with SIGBUS.
+	 */
+	shm_unlink(pub.name);
+	pub.fd = shm_open(pub.name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (pub.fd < 0)
 		return -errno;
 	memset(&pub.layout, 0, sizeof(pub.layout));
@@ -983,7 +989,7 @@ static void *refresher_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&pub.lock);
 	while (!pub.stop) {
-		unsigned int ms = pub.period_ms;
+		unsigned int ms = READ_ONCE(pub.period_ms);
 		struct timespec ts;
 
 		/* Until the library is up and the file exists, look more often. */
@@ -998,7 +1004,7 @@ static void *refresher_main(void *arg)
 		}
 		if (pthread_cond_timedwait(&pub.wake, &pub.lock, &ts) != ETIMEDOUT || pub.stop)
 			continue;
-		ms = pub.period_ms;
+		ms = READ_ONCE(pub.period_ms);
 		pthread_mutex_unlock(&pub.lock);
 		/* Skip a period in which the reaper (or uslab_stats_refresh) refreshed. */
 		refresh_if_due((uint64_t)ms * 500000ull);

@@ -35,9 +35,12 @@
  * generation with uslab_stats_read_begin(), copies what it needs with
  * uslab_stats_load(), and starts again if uslab_stats_read_retry() says the
  * generation was odd or has changed. The writer stores with
- * uslab_stats_store(); both copy 8-byte words with relaxed atomics, so the
- * race between them is benign in the C11 memory model. uslab_stats_read()
- * does all of this.
+ * uslab_stats_store(); both copy 8-byte words with atomics (release stores,
+ * acquire loads, no fences), so the race between them is defined behaviour
+ * in the C11 memory model and ThreadSanitizer sees the ordering. A data word
+ * of an unfinished refresh can only be seen after that refresh's odd
+ * generation, so the generation check that follows the copy catches it.
+ * uslab_stats_read() does all of this.
  *
  * Errors follow uslab/common.h: calls return 0 or a negative errno value.
  */
@@ -295,7 +298,7 @@ static inline uint64_t uslab_stats_read_begin(const struct uslab_stats_header *h
  */
 static inline bool uslab_stats_read_retry(const struct uslab_stats_header *h, uint64_t start)
 {
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/* Ordered after the copy by uslab_stats_load()'s acquire loads. */
 	return (start & 1) || __atomic_load_n(&h->generation, __ATOMIC_RELAXED) != start;
 }
 
@@ -304,8 +307,8 @@ static inline void uslab_stats_write_begin(struct uslab_stats_header *h)
 {
 	uint64_t g = __atomic_load_n(&h->generation, __ATOMIC_RELAXED);
 
+	/* Ordered before the data by uslab_stats_store()'s release stores. */
 	__atomic_store_n(&h->generation, g + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
 /** uslab_stats_write_end - writer: publish the changes with the next even generation */
@@ -328,7 +331,7 @@ static inline void uslab_stats_load(void *dst, const void *src, size_t bytes)
 	unsigned char *d = (unsigned char *)dst;
 
 	for (size_t i = 0; i < bytes / 8; i++) {
-		uint64_t w = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+		uint64_t w = __atomic_load_n(&s[i], __ATOMIC_ACQUIRE);
 
 		memcpy(d + 8 * i, &w, 8);
 	}
@@ -349,7 +352,7 @@ static inline void uslab_stats_store(void *dst, const void *src, size_t bytes)
 		uint64_t w;
 
 		memcpy(&w, s + 8 * i, 8);
-		__atomic_store_n(&d[i], w, __ATOMIC_RELAXED);
+		__atomic_store_n(&d[i], w, __ATOMIC_RELEASE);
 	}
 }
 
