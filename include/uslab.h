@@ -8,5 +8,6 @@
 #include <uslab/hotplug.h>
 #include <uslab/memcg.h>
 #include <uslab/slab.h>
+#include <uslab/stats.h>
 
 #endif /* USLAB_H */

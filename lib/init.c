@@ -2,7 +2,8 @@
 /*
  * lib/init.c - bringing the library up: the topology, the kmalloc caches,
  * options from struct uslab_config or the environment (USLAB_NOMERGE,
- * USLAB_REAP_MS, USLAB_TOPOLOGY), and the optional reaper. Nothing needs to
+ * USLAB_REAP_MS, USLAB_TOPOLOGY, USLAB_STATS), the optional reaper and the
+ * optional statistics publisher (lib/stats.c). Nothing needs to
  * be called: the first call that needs the library initialises it with the
  * defaults; uslab_init() before that chooses the options.
  *
@@ -73,6 +74,7 @@ static int do_init(const struct uslab_config *cfg)
 	__atomic_store_n(&uslab_initialized, true, __ATOMIC_RELEASE);
 	if (reap_ms)
 		uslab_reaper_start(reap_ms);
+	stats_init_from_env();
 	return 0;
 }
 

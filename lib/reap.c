@@ -237,6 +237,8 @@ static void *reaper_main(void *arg)
 			pthread_mutex_lock(&reaper.pass);
 			uslab_reap();
 			pthread_mutex_unlock(&reaper.pass);
+			/* Published statistics ride on the pass when one is due. */
+			stats_reaper_tick();
 			pthread_mutex_lock(&reaper.lock);
 		}
 	}

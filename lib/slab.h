@@ -876,6 +876,13 @@ void kmalloc_large_free(const void *p, uintptr_t value);
 size_t kmalloc_large_size(uintptr_t value);
 int kmalloc_large_nid(uintptr_t value);
 
+/* ---- lib/stats.c ----------------------------------------------------------- */
+
+/* USLAB_STATS=1: start publishing statistics (once; do_init calls it). */
+void stats_init_from_env(void);
+/* A reaper pass ended: refresh the published statistics if a period passed. */
+void stats_reaper_tick(void);
+
 /* ---- lib/init.c ------------------------------------------------------------ */
 
 /* Initialise the library with defaults if nobody did; 0 or -errno. */

@@ -17,8 +17,8 @@
  * Refreshes come from a small thread of this file every period, or from the
  * reaper's passes when it calls stats_reaper_tick() (the thread then skips
  * a period in which the reaper refreshed). USLAB_STATS=1 starts publishing
- * (stats_init_from_env(), run by a constructor until lib/init.c calls it);
- * the file appears with the first refresh after the library is initialised.
+ * when the library initialises (stats_init_from_env()); the file appears
+ * with the thread's first refresh.
  * It is removed by uslab_stats_publish_stop() and at exit; a forked child
  * does not publish and leaves its parent's file alone.
  *
@@ -32,11 +32,6 @@
  */
 #define _GNU_SOURCE /* program_invocation_short_name, pthread_timedjoin_np */
 #include "lib/slab.h"
-/*
- * The tenant walk below needs the tree's layout until memcg offers a walk
- * in memcg/internal.h (memcg_tenant_ids(), proposed); it is the only use.
- */
-#include "memcg/memcontrol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,10 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <uslab/stats.h>
-
-/* lib/slab.h declares these once the hooks land; repeated so the file builds alone. */
-void stats_init_from_env(void);
-void stats_reaper_tick(void);
 
 _Static_assert(sizeof(struct uslab_stats_header) % 8 == 0, "header is 8-byte words");
 _Static_assert(offsetof(struct uslab_stats_header, generation) == 16, "generation at 16");
@@ -272,35 +263,6 @@ static int collect_caches(struct stats_arrays *a)
 	}
 }
 
-/*
- * stats_tenant_ids - ids of every tenant, online and dying, in pre-order from
- * the root, into @ids (at most @max of them).
- * Return: the number of tenants, which may exceed @max.
- * (To move to memcg/memcontrol.c as memcg_tenant_ids(), see the report.)
- */
-static size_t stats_tenant_ids(unsigned int *ids, size_t max)
-{
-	struct mem_cgroup *pos = &memcg_root;
-	size_t n = 0;
-
-	umutex_lock(&memcg_tree_lock);
-	while (pos) {
-		if (n < max)
-			ids[n] = memcg_id(pos);
-		n++;
-		if (!list_empty(&pos->children)) {
-			pos = list_first_entry(&pos->children, struct mem_cgroup, sibling);
-			continue;
-		}
-		while (pos != &memcg_root && pos->sibling.next == &pos->parent->children)
-			pos = pos->parent;
-		pos = pos == &memcg_root ? NULL
-					 : list_entry(pos->sibling.next, struct mem_cgroup, sibling);
-	}
-	umutex_unlock(&memcg_tree_lock);
-	return n;
-}
-
 /* "/a/b" of @memcg into @buf; false when it did not fit (truncated). */
 static bool tenant_path(struct mem_cgroup *memcg, char *buf, size_t size, uint32_t *depth)
 {
@@ -430,7 +392,7 @@ static int collect_tenants(struct stats_arrays *a)
 	size_t n;
 
 	for (;;) {
-		n = stats_tenant_ids(a->ids, a->cap_ids);
+		n = memcg_tenant_ids(a->ids, a->cap_ids);
 		if (n <= a->cap_ids)
 			break;
 		free(a->ids);
@@ -1166,8 +1128,8 @@ int uslab_stats_refresh(void)
 
 /*
  * stats_init_from_env - USLAB_STATS=1: publish, every USLAB_STATS_MS. Starts
- * only the thread; its first refresh after the library is initialised
- * creates the file. Runs once.
+ * only the thread (init_lock is held); its first refresh creates the file.
+ * Runs once.
  */
 void stats_init_from_env(void)
 {
@@ -1187,12 +1149,6 @@ void stats_init_from_env(void)
 	if (thread_start_ctl(env_period_ms()))
 		__atomic_store_n(&pub.enabled, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&pub.ctl);
-}
-
-/* Until lib/init.c calls stats_init_from_env() at initialisation (see the report). */
-__attribute__((constructor)) static void stats_ctor(void)
-{
-	stats_init_from_env();
 }
 
 /* ---- reading another process's file ---------------------------------------------- */

@@ -43,6 +43,13 @@ int memcg_own_kmem_id(const struct mem_cgroup *memcg);
 bool memcg_is_descendant(const struct mem_cgroup *memcg, const struct mem_cgroup *root);
 /* False once mem_cgroup_destroy() started taking the tenant offline. */
 bool memcg_online(const struct mem_cgroup *memcg);
+/*
+ * memcg_tenant_ids - ids of every tenant, online and dying, in tree
+ * pre-order from the root, into @ids (at most @max of them).
+ * Context: takes the tree lock. Return: the number of tenants, which may
+ * exceed @max (call again with more room).
+ */
+size_t memcg_tenant_ids(unsigned int *ids, size_t max);
 
 /* memcg/objcg.c */
 

@@ -299,6 +299,21 @@ void memcg_stat_totals(struct mem_cgroup *memcg, long *totals)
 	umutex_unlock(&memcg_tree_lock);
 }
 
+size_t memcg_tenant_ids(unsigned int *ids, size_t max)
+{
+	size_t n = 0;
+
+	umutex_lock(&memcg_tree_lock);
+	for (struct mem_cgroup *pos = &memcg_root; pos;
+	     pos = memcg_next_descendant_locked(pos, &memcg_root)) {
+		if (n < max)
+			ids[n] = memcg_id(pos);
+		n++;
+	}
+	umutex_unlock(&memcg_tree_lock);
+	return n;
+}
+
 void memcg_count_descendants(struct mem_cgroup *memcg, long *online, long *dying)
 {
 	memcg = memcg_is_root(memcg) ? &memcg_root : memcg;
