@@ -249,6 +249,9 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size, void *
 		errno = EINVAL;
 		return 0;
 	}
+	/* Zero only once every object is had: a failure must return them constructed. */
+	bool zero = flags & __GFP_ZERO;
+	flags &= ~__GFP_ZERO;
 	if (likely(!cache_wants_account(s, flags))) {
 		/* Take what the CPU array has in one section, then the normal path. */
 		cpu = topology_current_cpu();
@@ -271,5 +274,7 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size, void *
 			return 0;
 		}
 	}
+	for (size_t j = 0; zero && j < size; j++)
+		memset(p[j], 0, kmem_cache_size(uslab_obj_cache(p[j])));
 	return (int)size;
 }

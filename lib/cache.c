@@ -430,9 +430,14 @@ int uslab_cache_destroy(struct kmem_cache *s)
 	if (!s || cache_is_child(s))
 		return -EINVAL;
 	/* Objects queued by kfree_rcu() or quarantined may be this cache's: let them go first. */
-	if ((s->flags & SLAB_TYPESAFE_BY_RCU) || slab_kfree_rcu_pending())
-		kvfree_rcu_barrier();
 	quarantine_flush(s);
+	if (s->flags & SLAB_TYPESAFE_BY_RCU) {
+		/* Free slabs (its children's too) leave through call_rcu: wait for them. */
+		kmem_cache_shrink(s);
+		kvfree_rcu_barrier();
+	} else if (slab_kfree_rcu_pending()) {
+		kvfree_rcu_barrier();
+	}
 	slab_lock_all();
 	if ((s->flags & CFLGS_KMALLOC) && s->refcount <= 1) {
 		/* The kmalloc caches live as long as the library. */

@@ -22,6 +22,7 @@ struct fault_config {
 	char cache[64];
 	char memcg[64];
 	unsigned long calls;     /* atomic: eligible calls seen (for interval) */
+	unsigned long threads;   /* atomic: threads that drew, to seed each differently */
 	long remaining;          /* atomic: failures left, < 0 unlimited */
 };
 
@@ -37,11 +38,17 @@ static USLAB_TLS const struct fault_config *fault_rng_cfg;
  * first draws under that configuration (so one thread's decisions repeat
  * from run to run; several threads interleave as the scheduler decides).
  */
-static unsigned int fault_random_percent(const struct fault_config *c)
+static unsigned int fault_random_percent(struct fault_config *c)
 {
 	if (fault_rng_cfg != c) {
+		/* splitmix64 of (seed, n-th thread to draw under this configuration). */
+		uint64_t z = ((uint64_t)c->attr.seed << 32) +
+			     __atomic_add_fetch(&c->threads, 1, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15ull;
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		fault_rng = (z ^ (z >> 31)) | 1;
 		fault_rng_cfg = c;
-		fault_rng = c->attr.seed ? c->attr.seed * 0x9e3779b97f4a7c15ull : 0x9e3779b97f4a7c15ull;
 	}
 	fault_rng ^= fault_rng << 13;
 	fault_rng ^= fault_rng >> 7;
@@ -58,9 +65,16 @@ static bool fault_decide(struct fault_config *c)
 		return false;
 	if (fault_random_percent(c) >= c->attr.probability * 100u)
 		return false;
-	if (__atomic_load_n(&c->remaining, __ATOMIC_RELAXED) >= 0 &&
-	    __atomic_sub_fetch(&c->remaining, 1, __ATOMIC_RELAXED) < 0)
-		return false;
+	if (c->attr.times > 0) {
+		/* A budget: take one failure from it while any is left. */
+		long left = __atomic_load_n(&c->remaining, __ATOMIC_RELAXED);
+
+		do {
+			if (left <= 0)
+				return false;
+		} while (!__atomic_compare_exchange_n(&c->remaining, &left, left - 1, true,
+						      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	}
 	__atomic_add_fetch(&fault_injected, 1, __ATOMIC_RELAXED);
 	return true;
 }
@@ -90,11 +104,16 @@ bool fault_should_fail_slab(struct kmem_cache *s, gfp_t flags)
 	return fault_memcg_matches(c) && fault_decide(c);
 }
 
+/* gfp of the allocation now asking the page provider (slab growth, kmalloc_large). */
+USLAB_TLS gfp_t fault_page_gfp;
+
 static bool fault_page_hook(int nid, size_t size)
 {
 	struct fault_config *c = __atomic_load_n(&fault_cfg, __ATOMIC_ACQUIRE);
 
 	(void)nid, (void)size;
+	if (fault_page_gfp & __GFP_NOFAIL)
+		return false;
 	return c && c->attr.pages && fault_memcg_matches(c) && fault_decide(c);
 }
 

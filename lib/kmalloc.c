@@ -62,7 +62,8 @@ int kmalloc_init_locked(void)
 				continue;
 			snprintf(name, sizeof(name), "%s%u", type_prefix[type], size);
 			kmalloc_caches[type][i] = cache_create_locked(name, size, align,
-								      type_flags[type] | CFLGS_KMALLOC,
+								      type_flags[type] | CFLGS_KMALLOC |
+									      debug_flags_for(name),
 								      NULL);
 			if (!kmalloc_caches[type][i])
 				return -ENOMEM;
@@ -120,6 +121,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 		}
 	}
 	lb->size = bytes;
+	fault_page_gfp = flags;
 	lb->addr = node_online(nid) ? topology_alloc_pages(nid, bytes) : NULL;
 	if (!lb->addr && !(flags & __GFP_THISNODE)) {
 		int order[USLAB_MAX_NUMNODES];
@@ -132,6 +134,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 			nid = order[i];
 		}
 	}
+	fault_page_gfp = 0;
 	if (!lb->addr)
 		goto fail;
 	lb->size = bytes;

@@ -752,6 +752,8 @@ static inline void *slab_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags
 /* ---- lib/fault.c ----------------------------------------------------------- */
 
 extern bool fault_slab_active;
+/* The gfp flags of the page grab under way, for the page-failure hook. */
+extern USLAB_TLS gfp_t fault_page_gfp;
 bool fault_should_fail_slab(struct kmem_cache *s, gfp_t flags);
 int fault_init_from_env(void);
 
@@ -852,6 +854,10 @@ slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *caller)
 
 	if (!gfp_valid(s, flags))
 		return NULL;
+	if (unlikely(nid != NUMA_NO_NODE && (nid < 0 || nid >= (int)nr_node_ids))) {
+		errno = EINVAL;
+		return NULL;
+	}
 	if (unlikely(fault_slab_active) && fault_should_fail_slab(s, flags)) {
 		errno = ENOMEM;
 		return NULL;

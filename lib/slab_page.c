@@ -94,7 +94,9 @@ struct slab *slab_create(struct kmem_cache *s, gfp_t flags, int nid)
 		errno = ENOMEM;
 		return NULL;
 	}
+	fault_page_gfp = flags;
 	pages = topology_alloc_pages(nid, bytes);
+	fault_page_gfp = 0;
 	if (!pages) {
 		memcg_uncharge_slab(s);
 		return NULL;

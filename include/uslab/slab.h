@@ -425,7 +425,7 @@ USLAB_API void uslab_reaper_stop(void);
  * struct uslab_fail_attr - fault injection (the kernel's failslab)
  * @probability: percent of eligible calls that fail, 0..100
  * @interval: only every @interval-th eligible call may fail (0 or 1: any)
- * @times: failures to inject before stopping; -1 for no limit
+ * @times: failures to inject before stopping; 0 or -1 for no limit
  * @cache: fnmatch pattern of the (root) cache names to fail, or NULL for all
  * @memcg: fnmatch pattern of the tenant names whose allocations fail, or NULL
  * @slab: fail object allocations (kmem_cache_alloc*, kmalloc*)
