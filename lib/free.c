@@ -186,34 +186,6 @@ void cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
 	cache_free_fast(s, objp, slab);
 }
 
-/*
- * The common case of kmem_cache_free(): a one-page on-slab slab of @s (or of
- * one of its children, which share its layout). The state byte's address
- * comes from the pointer and @s alone, so its load overlaps the page-map
- * lookup instead of waiting for it. Anything unusual returns NULL and the
- * caller takes the full check, which reports what is wrong.
- */
-static inline struct slab *free_check_fast(struct kmem_cache *s, void *objp)
-{
-	uintptr_t base = (uintptr_t)objp & ~(PAGE_SIZE - 1);
-	uint64_t off = (uintptr_t)objp - base - s->first_obj;
-	uint64_t idx = (uint64_t)(((unsigned __int128)off * s->reciprocal_size) >> 64);
-	uint8_t *state = (uint8_t *)base + s->state_offset + idx;
-	struct slab *slab;
-
-	if (unlikely(pagemap_lookup(objp) != base))
-		return NULL;
-	slab = (struct slab *)base;
-	if (unlikely(slab->cache != s && slab->cache->memcg_params.root != s))
-		return NULL;
-	if (unlikely(idx >= s->num ||
-		     (uintptr_t)objp != (uintptr_t)slab->s_mem + idx * s->size + s->obj_offset ||
-		     *state != OBJ_ALLOCATED || (s->flags & SLAB_DEBUG_FLAGS) || s->tool_hooks))
-		return NULL;
-	*state = OBJ_FREE;
-	return slab;
-}
-
 void kmem_cache_free(struct kmem_cache *s, void *objp)
 {
 	struct slab *slab;
@@ -225,7 +197,7 @@ void kmem_cache_free(struct kmem_cache *s, void *objp)
 		return;
 	}
 	if (likely(s->state_inline)) {
-		slab = free_check_fast(s, objp);
+		slab = free_check_fast(s, objp, pagemap_lookup(objp));
 		if (likely(slab)) {
 			if (unlikely(cache_is_child(slab->cache)))
 				memcg_cache_free(slab->cache, objp, slab);

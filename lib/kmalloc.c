@@ -289,6 +289,21 @@ void kfree(const void *p)
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
 	v = pagemap_lookup(p);
+	if (likely(v == ((uintptr_t)p & ~(PAGE_SIZE - 1)))) {
+		/* A one-page on-slab slab starts this page: the fast check, as in kmem_cache_free. */
+		struct kmem_cache *c = ((struct slab *)v)->cache;
+
+		if (likely(c->state_inline)) {
+			slab = free_check_fast(c, (void *)p, v);
+			if (likely(slab)) {
+				if (unlikely(cache_is_child(c)))
+					memcg_cache_free(c, (void *)p, slab);
+				else
+					cache_free_fast(c, (void *)p, slab);
+				return;
+			}
+		}
+	}
 	if (unlikely(v & PAGEMAP_LARGE)) {
 		kmalloc_large_free(p, v);
 		return;

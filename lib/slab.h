@@ -871,6 +871,35 @@ slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *caller)
 	return slab_post_alloc(s, obj, flags, caller);
 }
 
+/*
+ * The common case of kmem_cache_free() and kfree(): a one-page on-slab slab of @s (or of
+ * one of its children, which share its layout). The state byte's address
+ * comes from the pointer and @s alone, so its load overlaps the page-map
+ * lookup (@v, the page-map entry of @objp) instead of waiting for it.
+ * Anything unusual returns NULL and the
+ * caller takes the full check, which reports what is wrong.
+ */
+static inline struct slab *free_check_fast(struct kmem_cache *s, void *objp, uintptr_t v)
+{
+	uintptr_t base = (uintptr_t)objp & ~(PAGE_SIZE - 1);
+	uint64_t off = (uintptr_t)objp - base - s->first_obj;
+	uint64_t idx = (uint64_t)(((unsigned __int128)off * s->reciprocal_size) >> 64);
+	uint8_t *state = (uint8_t *)base + s->state_offset + idx;
+	struct slab *slab;
+
+	if (unlikely(v != base))
+		return NULL;
+	slab = (struct slab *)base;
+	if (unlikely(slab->cache != s && slab->cache->memcg_params.root != s))
+		return NULL;
+	if (unlikely(idx >= s->num ||
+		     (uintptr_t)objp != (uintptr_t)slab->s_mem + idx * s->size + s->obj_offset ||
+		     *state != OBJ_ALLOCATED || (s->flags & SLAB_DEBUG_FLAGS) || s->tool_hooks))
+		return NULL;
+	*state = OBJ_FREE;
+	return slab;
+}
+
 /* ---- lib/kmalloc.c --------------------------------------------------------- */
 
 enum kmalloc_cache_type { KMALLOC_NORMAL, KMALLOC_RECLAIM, KMALLOC_CGROUP, NR_KMALLOC_TYPES };
