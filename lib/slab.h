@@ -399,13 +399,13 @@ _Static_assert(sizeof(struct cpu_cache_slot) == CACHE_LINE, "slot index is cpu <
 	[off_hits] "i"(offsetof(struct array_cache, stats[STAT_ALLOC_HIT])),  \
 	[off_entry] "i"(offsetof(struct array_cache, entry))
 
-static inline struct rseq *rseq_area(void)
+static inline USLAB_ALWAYS_INLINE struct rseq *rseq_area(void)
 {
 	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
 }
 
 /* Pop the newest object of the current CPU's array; NULL: empty or no array. */
-static inline void *rseq_pop(struct kmem_cache *s)
+static inline USLAB_ALWAYS_INLINE void *rseq_pop(struct kmem_cache *s)
 {
 	void *obj = NULL;
 
@@ -437,7 +437,7 @@ fail:
 }
 
 /* Push @obj (of node @nid) on the current CPU's array; false: full, wrong node or no array. */
-static inline bool rseq_push(struct kmem_cache *s, void *obj, int nid)
+static inline USLAB_ALWAYS_INLINE bool rseq_push(struct kmem_cache *s, void *obj, int nid)
 {
 retry:
 	__asm__ __volatile__ goto(
@@ -485,7 +485,7 @@ fail:
  * (percpu_fence_all) can no longer be reached by a sequence that has not
  * committed, so no RCU section is needed for this fast path.
  */
-static inline void *rseq_pop_child(struct kmem_cache *root, long id)
+static inline USLAB_ALWAYS_INLINE void *rseq_pop_child(struct kmem_cache *root, long id)
 {
 	void *obj = NULL;
 
@@ -554,13 +554,13 @@ fail:
 	return false;
 }
 #else
-static inline void *rseq_pop(struct kmem_cache *s) { (void)s; return NULL; }
-static inline void *rseq_pop_child(struct kmem_cache *root, long id)
+static inline USLAB_ALWAYS_INLINE void *rseq_pop(struct kmem_cache *s) { (void)s; return NULL; }
+static inline USLAB_ALWAYS_INLINE void *rseq_pop_child(struct kmem_cache *root, long id)
 {
 	(void)root, (void)id;
 	return NULL;
 }
-static inline bool rseq_push(struct kmem_cache *s, void *obj, int nid)
+static inline USLAB_ALWAYS_INLINE bool rseq_push(struct kmem_cache *s, void *obj, int nid)
 {
 	(void)s, (void)obj, (void)nid;
 	return false;
@@ -577,7 +577,7 @@ static inline bool rseq_take_own_cpu(struct cpu_cache_slot *slot, int cpu, struc
  * LIFO. They fail (NULL/false) when the array is empty/full, belongs to
  * another node, or the CPU has none; the caller then takes the slow path.
  */
-static inline void *cpu_cache_pop(struct kmem_cache *s)
+static inline USLAB_ALWAYS_INLINE void *cpu_cache_pop(struct kmem_cache *s)
 {
 	struct array_cache *ac;
 	void *obj = NULL;
@@ -596,7 +596,7 @@ static inline void *cpu_cache_pop(struct kmem_cache *s)
 	return obj;
 }
 
-static inline bool cpu_cache_push(struct kmem_cache *s, void *obj, int nid)
+static inline USLAB_ALWAYS_INLINE bool cpu_cache_push(struct kmem_cache *s, void *obj, int nid)
 {
 	struct array_cache *ac;
 	bool done = false;
@@ -660,7 +660,7 @@ void cache_free_slow(struct kmem_cache *s, void *objp, struct slab *slab);
 void *slab_alloc_node_slow(struct kmem_cache *s, gfp_t flags, int nid, const void *caller);
 
 /* The per-CPU array first, everything else out of line. */
-static inline void *cache_alloc_fast(struct kmem_cache *s, gfp_t flags)
+static inline USLAB_ALWAYS_INLINE void *cache_alloc_fast(struct kmem_cache *s, gfp_t flags)
 {
 	void *obj = cpu_cache_pop(s);
 
@@ -669,7 +669,7 @@ static inline void *cache_alloc_fast(struct kmem_cache *s, gfp_t flags)
 	return cache_alloc_slow(s, flags);
 }
 
-static inline void cache_free_fast(struct kmem_cache *s, void *objp, struct slab *slab)
+static inline USLAB_ALWAYS_INLINE void cache_free_fast(struct kmem_cache *s, void *objp, struct slab *slab)
 {
 	if (likely(cpu_cache_push(s, objp, slab->nid)))
 		return;
@@ -717,7 +717,7 @@ static inline void tool_slab_released(struct kmem_cache *s, void *pages, size_t 
  * slab_post_alloc - what every allocation API does with the object it got:
  * mark it allocated, run debug/tool hooks, zero it for __GFP_ZERO.
  */
-static inline void *slab_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags,
+static inline USLAB_ALWAYS_INLINE void *slab_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags,
 				    const void *caller)
 {
 	struct kmem_cache *c = s;
@@ -879,7 +879,7 @@ slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *caller)
  * Anything unusual returns NULL and the
  * caller takes the full check, which reports what is wrong.
  */
-static inline struct slab *free_check_fast(struct kmem_cache *s, void *objp, uintptr_t v)
+static inline USLAB_ALWAYS_INLINE struct slab *free_check_fast(struct kmem_cache *s, void *objp, uintptr_t v)
 {
 	uintptr_t base = (uintptr_t)objp & ~(PAGE_SIZE - 1);
 	uint64_t off = (uintptr_t)objp - base - s->first_obj;

@@ -18,6 +18,7 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define USLAB_NOINLINE __attribute__((noinline))
+#define USLAB_ALWAYS_INLINE __attribute__((always_inline))
 #define USLAB_COLD __attribute__((cold))
 #define printf_like(f, a) __attribute__((format(printf, f, a)))
 
