@@ -23,11 +23,13 @@ struct fault_config {
 	char memcg[64];
 	unsigned long calls;     /* atomic: eligible calls seen (for interval) */
 	unsigned long threads;   /* atomic: threads that drew, to seed each differently */
+	struct fault_config *retired_next; /* fault_lock: older configurations */
 	long remaining;          /* atomic: failures left, < 0 unlimited */
 };
 
 bool fault_slab_active;                 /* read on every allocation */
 static struct fault_config *fault_cfg;  /* published with release; replaced configs are kept */
+static struct fault_config *fault_retired; /* fault_lock: the replaced ones, still readable */
 static unsigned long fault_injected;    /* atomic */
 static struct umutex fault_lock = UMUTEX_INITIALIZER(LOCK_LEAF);
 static USLAB_TLS uint64_t fault_rng;
@@ -137,6 +139,11 @@ int uslab_fail_setup(const struct uslab_fail_attr *attr)
 	}
 	umutex_lock(&fault_lock);
 	/* The old configuration may still be read by another thread: it stays allocated. */
+	struct fault_config *old = fault_cfg;
+	if (old) {
+		old->retired_next = fault_retired;
+		fault_retired = old;
+	}
 	__atomic_store_n(&fault_cfg, c, __ATOMIC_RELEASE);
 	__atomic_store_n(&fault_slab_active, c && c->attr.slab, __ATOMIC_RELEASE);
 	topology_set_page_fail_hook(c && c->attr.pages ? fault_page_hook : NULL);

@@ -393,6 +393,20 @@ _Static_assert(sizeof(struct cpu_cache_slot) == CACHE_LINE, "slot index is cpu <
 	"addq $1, %c[off_hits](%%rcx)\n\t"                                     \
 	"movl %%eax, %c[off_avail](%%rcx)\n\t"                                 \
 	"2:\n\t"
+/*
+ * The start of a sequence on the current CPU's array of a cache whose slots
+ * are in %[slots]: read cpu_id (fail past nr_cpu_ids), load the CPU's
+ * array_cache into %rcx (fail when the CPU has none).
+ */
+#define RSEQ_ASM_CPU_ARRAY                                                    \
+	"1:\n\t"                                                                \
+	"movl 4(%[rs]), %%eax\n\t"                                             \
+	"cmpl %[ncpu], %%eax\n\t"                                              \
+	"jae %l[fail]\n\t"                                                     \
+	"shlq $6, %%rax\n\t"                                                   \
+	"movq %c[off_ac](%[slots], %%rax), %%rcx\n\t"                          \
+	"testq %%rcx, %%rcx\n\t"                                               \
+	"jz %l[fail]\n\t"
 #define RSEQ_POP_OPERANDS                                                     \
 	[off_avail] "i"(offsetof(struct array_cache, avail)),                 \
 	[off_touched] "i"(offsetof(struct array_cache, touched)),             \
@@ -412,14 +426,7 @@ static inline USLAB_ALWAYS_INLINE void *rseq_pop(struct kmem_cache *s)
 retry:
 	__asm__ __volatile__ goto(
 		RSEQ_ASM_DEFINE(1, 2, 4)
-		"1:\n\t"
-		"movl 4(%[rs]), %%eax\n\t"
-		"cmpl %[ncpu], %%eax\n\t"
-		"jae %l[fail]\n\t"
-		"shlq $6, %%rax\n\t"
-		"movq %c[off_ac](%[slots], %%rax), %%rcx\n\t"
-		"testq %%rcx, %%rcx\n\t"
-		"jz %l[fail]\n\t"
+		RSEQ_ASM_CPU_ARRAY
 		RSEQ_ASM_POP_COMMIT
 		RSEQ_ASM_ABORT(4, abort)
 		:
@@ -442,14 +449,7 @@ static inline USLAB_ALWAYS_INLINE bool rseq_push(struct kmem_cache *s, void *obj
 retry:
 	__asm__ __volatile__ goto(
 		RSEQ_ASM_DEFINE(1, 2, 4)
-		"1:\n\t"
-		"movl 4(%[rs]), %%eax\n\t"
-		"cmpl %[ncpu], %%eax\n\t"
-		"jae %l[fail]\n\t"
-		"shlq $6, %%rax\n\t"
-		"movq %c[off_ac](%[slots], %%rax), %%rcx\n\t"
-		"testq %%rcx, %%rcx\n\t"
-		"jz %l[fail]\n\t"
+		RSEQ_ASM_CPU_ARRAY
 		"cmpl %[nid], %c[off_nid](%%rcx)\n\t"
 		"jne %l[fail]\n\t"
 		"movl %c[off_avail](%%rcx), %%eax\n\t"
