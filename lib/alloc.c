@@ -67,8 +67,11 @@ unsigned int node_take_objects(struct kmem_cache *s, int nid, gfp_t flags, void 
 								   : &n->slabs_partial);
 		}
 		umutex_unlock(&n->list_lock);
-		if (got)
+		if (got) {
+			/* They may end up cached in an array: the reaper looks after idle ones. */
+			worker_kick(WORK_REAP);
 			return got;
+		}
 
 		/* cache_grow_begin/end: build the slab unlocked, then publish it. */
 		slab = slab_create(s, flags, nid);

@@ -75,6 +75,8 @@ void node_put_objects(struct kmem_cache *s, int nid, void **objs, unsigned int n
 		node_free_block_locked(s, n, objs, nr, &to_destroy);
 	umutex_unlock(&n->list_lock);
 	slabs_destroy(s, &to_destroy);
+	/* Objects cached in the node now: the reaper gives them back once idle. */
+	worker_kick(WORK_REAP);
 }
 
 struct slab *free_check_object(struct kmem_cache *s, const void *objp, const char *what,

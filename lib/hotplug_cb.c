@@ -274,6 +274,8 @@ static int slab_memory_callback(struct notifier_block *nb, unsigned long action,
 		break;
 	case MEM_OFFLINE:
 		cpus_move_mem_node();
+		/* The node's page cache goes with it, whatever the decay. */
+		topology_pages_purge(nid, true);
 		break;
 	default:
 		break;

@@ -2,7 +2,8 @@
 /*
  * lib/init.c - bringing the library up: the topology, the kmalloc caches,
  * options from struct uslab_config or the environment (USLAB_NOMERGE,
- * USLAB_REAP_MS, USLAB_TOPOLOGY, USLAB_STATS), the optional reaper and the
+ * USLAB_REAP_MS, USLAB_DECAY_MS, USLAB_PURGE, USLAB_TOPOLOGY, USLAB_STATS),
+ * the background worker's reaper and page-cache decay (lib/reap.c) and the
  * optional statistics publisher (lib/stats.c). Nothing needs to
  * be called: the first call that needs the library initialises it with the
  * defaults; uslab_init() before that chooses the options.
@@ -15,7 +16,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 bool uslab_initialized;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -28,11 +31,13 @@ static bool env_flag(const char *name)
 }
 
 /* Steps already done: a failed initialisation resumes where it stopped. */
-static bool kmalloc_done, hotplug_done;
+static bool kmalloc_done, hotplug_done, atfork_done;
 
 static int do_init(const struct uslab_config *cfg)
 {
-	unsigned int reap_ms = 0;
+	unsigned int decay_ms = TOPOLOGY_DECAY_MS_DEFAULT;
+	bool lazy_free;
+	int reap_ms = -1;
 	const char *env;
 	int err;
 
@@ -47,9 +52,12 @@ static int do_init(const struct uslab_config *cfg)
 	slab_nomerge = (cfg && cfg->nomerge) || env_flag("USLAB_NOMERGE");
 	slab_noaliencache = (cfg && cfg->noaliencache) || env_flag("USLAB_NOALIENCACHE");
 	if (cfg && cfg->reaper_ms)
-		reap_ms = cfg->reaper_ms;
-	else if ((env = getenv("USLAB_REAP_MS")) != NULL)
-		reap_ms = (unsigned int)strtoul(env, NULL, 10);
+		reap_ms = (int)MIN(cfg->reaper_ms, (unsigned int)INT_MAX);
+	else if ((env = getenv("USLAB_REAP_MS")) != NULL && *env)
+		reap_ms = (int)MIN(strtoul(env, NULL, 10), (unsigned long)INT_MAX);
+	if ((env = getenv("USLAB_DECAY_MS")) != NULL && *env)
+		decay_ms = (unsigned int)MIN(strtoul(env, NULL, 10), (unsigned long)USLAB_DECAY_MS_MAX);
+	lazy_free = (env = getenv("USLAB_PURGE")) != NULL && strcmp(env, "free") == 0;
 
 	memcg_caches_init();
 	debug_tools_init();
@@ -71,9 +79,11 @@ static int do_init(const struct uslab_config *cfg)
 		err = fault_init_from_env();
 	if (err)
 		return err;
+	reap_decay_init(decay_ms, lazy_free, reap_ms);
+	if (!atfork_done)
+		atfork_done = pthread_atfork(worker_fork_prepare, worker_fork_parent,
+					     worker_fork_child) == 0;
 	__atomic_store_n(&uslab_initialized, true, __ATOMIC_RELEASE);
-	if (reap_ms)
-		uslab_reaper_start(reap_ms);
 	stats_init_from_env();
 	return 0;
 }

@@ -1,14 +1,23 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * lib/kmalloc.c - kmalloc and friends on the general caches: classes of 8 to
- * 8192 bytes in powers of two plus 96 and 192, chosen through the kernel's
- * size_index table for small sizes and fls() above; three types (normal,
- * reclaimable "kmalloc-rcl-N", accounted "kmalloc-cg-N"); requests above
- * 8 KiB get whole pages (kmalloc_large), recorded in the page map with a
- * small descriptor so that kfree() and ksize() find them.
+ * lib/kmalloc.c - kmalloc and friends on the general caches: classes of 8
+ * bytes to 4 MiB in powers of two plus 96 and 192, chosen through the
+ * kernel's size_index table for small sizes and fls() above; three types
+ * (normal, reclaimable "kmalloc-rcl-N", accounted "kmalloc-cg-N"). As SLAB
+ * did until Linux 6.0 (KMALLOC_SHIFT_HIGH up to 25), the big classes are
+ * ordinary caches: a 1 MiB buffer is a per-CPU array hit like a 64-byte
+ * object, and the kernel's array limits (8 above a page, 1 above 128 KiB)
+ * with the reaper and the page cache underneath bound what they keep.
+ * Classes above 8 KiB are named kmalloc-16k .. kmalloc-4M. kvmalloc() of
+ * more than 4 MiB gets whole pages (kmalloc_large), recorded in the page
+ * map with a small descriptor so that kfree() and ksize() find them.
  *
  * Power-of-two classes are aligned to their size (up to the page), as Linux
  * guarantees since 5.4; 96 and 192 to 32 and 64 bytes.
+ *
+ * Pointers from callers are checked before use: one the page map does not
+ * know, one inside a block, and one already freed are reported and ignored
+ * by kfree(), krealloc() and ksize() alike.
  */
 #include "lib/slab.h"
 
@@ -42,6 +51,17 @@ static inline unsigned int kmalloc_class_size(unsigned int index)
 	return index == 1 ? 96 : index == 2 ? 192 : 1u << index;
 }
 
+/* "kmalloc-64", "kmalloc-cg-16k", "kmalloc-rcl-4M": the kernel's names (6.1 for k and M). */
+static void kmalloc_class_name(char *buf, size_t len, int type, unsigned int size)
+{
+	if (size >= (1u << 20))
+		snprintf(buf, len, "%s%uM", type_prefix[type], size >> 20);
+	else if (size > 8192)
+		snprintf(buf, len, "%s%uk", type_prefix[type], size >> 10);
+	else
+		snprintf(buf, len, "%s%u", type_prefix[type], size);
+}
+
 static inline enum kmalloc_cache_type kmalloc_type(gfp_t flags)
 {
 	if (likely(!(flags & (__GFP_ACCOUNT | __GFP_RECLAIMABLE))))
@@ -60,11 +80,17 @@ int kmalloc_init_locked(void)
 
 			if (kmalloc_caches[type][i])
 				continue;
-			snprintf(name, sizeof(name), "%s%u", type_prefix[type], size);
-			kmalloc_caches[type][i] = cache_create_locked(name, size, align,
-								      type_flags[type] | CFLGS_KMALLOC |
-									      debug_flags_for(name),
-								      NULL);
+			kmalloc_class_name(name, sizeof(name), type, size);
+			slab_flags_t flags = type_flags[type] | CFLGS_KMALLOC;
+			slab_flags_t debug = debug_flags_for(name);
+
+			kmalloc_caches[type][i] = cache_create_locked(name, size, align, flags | debug, NULL);
+			/*
+			 * The largest classes fill the largest slab: no room for red zones
+			 * and tracks. USLAB_DEBUG then checks them as far as it can: not at all.
+			 */
+			if (!kmalloc_caches[type][i] && debug && errno == EINVAL)
+				kmalloc_caches[type][i] = cache_create_locked(name, size, align, flags, NULL);
 			if (!kmalloc_caches[type][i])
 				return -ENOMEM;
 		}
@@ -169,6 +195,7 @@ void kmalloc_large_free(const void *p, uintptr_t value)
 	}
 	pagemap_clear(lb->addr, lb->size);
 	topology_free_pages(lb->addr, lb->size, lb->nid);
+	worker_kick(WORK_DECAY);
 	large_block_uncharge(lb);
 	kfree(lb);
 }
@@ -192,14 +219,10 @@ static void *do_kmalloc(size_t size, gfp_t flags, int node, const void *caller)
 
 	if (unlikely(size == 0))
 		return ZERO_SIZE_PTR;
-	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE)) {
-		if (size > KMALLOC_MAX_SIZE || (flags & ~__GFP_BITS_MASK)) {
-			errno = EINVAL;
-			return NULL;
-		}
-		if (uslab_ensure_init())
-			return NULL;
-		return kmalloc_large_alloc(size, flags, node);
+	_Static_assert(KMALLOC_MAX_CACHE_SIZE == KMALLOC_MAX_SIZE, "every kmalloc size has a class");
+	if (unlikely(size > KMALLOC_MAX_SIZE)) {
+		errno = EINVAL;
+		return NULL;
 	}
 	s = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
 	if (unlikely(!s)) {
@@ -221,22 +244,32 @@ void *kmalloc_node(size_t size, gfp_t flags, int node)
 	return do_kmalloc(size, flags, node, RET_IP);
 }
 
-void *kvmalloc(size_t size, gfp_t flags)
+static void *do_kvmalloc(size_t size, gfp_t flags, int node, const void *caller)
 {
 	if (size <= KMALLOC_MAX_SIZE)
-		return do_kmalloc(size, flags, NUMA_NO_NODE, RET_IP);
+		return do_kmalloc(size, flags, node, caller);
 	if ((flags & ~__GFP_BITS_MASK) || size > (1ul << 46)) {
 		errno = (flags & ~__GFP_BITS_MASK) ? EINVAL : ENOMEM;
 		return NULL;
 	}
 	if (uslab_ensure_init())
 		return NULL;
-	return kmalloc_large_alloc(size, flags, NUMA_NO_NODE);
+	return kmalloc_large_alloc(size, flags, node);
+}
+
+void *kvmalloc(size_t size, gfp_t flags)
+{
+	return do_kvmalloc(size, flags, NUMA_NO_NODE, RET_IP);
+}
+
+void *kvmalloc_node(size_t size, gfp_t flags, int node)
+{
+	return do_kvmalloc(size, flags, node, RET_IP);
 }
 
 void *kvzalloc(size_t size, gfp_t flags)
 {
-	return kvmalloc(size, flags | __GFP_ZERO);
+	return do_kvmalloc(size, flags | __GFP_ZERO, NUMA_NO_NODE, RET_IP);
 }
 
 void kvfree(const void *p)
@@ -289,7 +322,7 @@ void kfree(const void *p)
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
 	v = pagemap_lookup(p);
-	if (likely(v == ((uintptr_t)p & ~(PAGE_SIZE - 1)))) {
+	if (likely(v == ((uintptr_t)p & ~(PAGE_SIZE - 1)) && v)) {
 		/* A one-page on-slab slab starts this page: the fast check, as in kmem_cache_free. */
 		struct kmem_cache *c = ((struct slab *)v)->cache;
 
@@ -317,31 +350,82 @@ void kfree(const void *p)
 		cache_free(slab->cache, (void *)p, slab);
 }
 
+/* USLAB_DEBUG asked for checks of the kmalloc caches (ksize reports then). */
+static bool kmalloc_debugging(void)
+{
+	struct kmem_cache *s = kmalloc_caches[KMALLOC_NORMAL][3];
+
+	return s && (s->flags & SLAB_DEBUG_FLAGS);
+}
+
+/*
+ * The usable size of the allocated block that starts at @p, or 0 when @p is
+ * not one: not uslab memory, inside a block or an object, or not allocated
+ * (free, in an array, quarantined). Reported as @what when @report.
+ */
+static size_t kmalloc_block_size(const void *p, const char *what, bool report)
+{
+	uintptr_t v = pagemap_lookup(p);
+	struct kmem_cache *c;
+	struct slab *slab;
+	long idx;
+
+	if (unlikely(v == 0)) {
+		if (report)
+			slab_report(NULL, p, "%s: pointer was not allocated by uslab", what);
+		return 0;
+	}
+	if (v & PAGEMAP_LARGE) {
+		struct large_block *lb = large_block_of(v);
+
+		if (likely(lb->addr == p))
+			return lb->size;
+		if (report)
+			slab_report(NULL, p, "%s: pointer is inside a kmalloc_large block of %zu bytes at %p",
+				    what, lb->size, lb->addr);
+		return 0;
+	}
+	slab = (struct slab *)v;
+	c = slab->cache;
+	idx = slab_obj_to_index(c, slab, p);
+	if (unlikely(idx < 0)) {
+		if (report)
+			slab_report(c, p, "%s: pointer is not the start of an object (offset %zu in its slab)",
+				    what, (size_t)((const char *)p - (const char *)slab->pages));
+		return 0;
+	}
+	if (unlikely(slab_obj_state(c, slab)[idx] != OBJ_ALLOCATED)) {
+		if (report)
+			slab_report(c, p, "%s: object is not allocated (already freed?)", what);
+		return 0;
+	}
+	return c->object_size;
+}
+
 size_t ksize(const void *p)
 {
-	uintptr_t v;
-	struct slab *slab;
-
 	if (ZERO_OR_NULL_PTR(p))
 		return 0;
-	v = pagemap_lookup(p);
-	if (v & PAGEMAP_LARGE)
-		return kmalloc_large_size(v);
-	slab = free_check_object(NULL, p, "ksize", false, NULL);
-	return slab ? slab->cache->object_size : 0;
+	return kmalloc_block_size(p, "ksize", kmalloc_debugging());
 }
 
 void *krealloc(const void *p, size_t new_size, gfp_t flags)
 {
-	size_t old;
+	size_t old = 0;
 	void *q;
 
+	if (!ZERO_OR_NULL_PTR(p)) {
+		old = kmalloc_block_size(p, "krealloc", true);
+		if (unlikely(!old)) {
+			errno = EINVAL;
+			return NULL;
+		}
+	}
 	if (unlikely(new_size == 0)) {
 		kfree(p);
 		return ZERO_SIZE_PTR;
 	}
-	old = ksize(p);
-	if (old >= new_size && !ZERO_OR_NULL_PTR(p)) {
+	if (old >= new_size) {
 		/* Kernel 6.1: shrinking in place; zero the tail asked for with __GFP_ZERO. */
 		if (flags & __GFP_ZERO)
 			memset((char *)p + new_size, 0, old - new_size);

@@ -295,6 +295,9 @@ static unsigned long memcg_reclaim(struct mem_cgroup *memcg)
 	unsigned long pages = 0;
 	struct kmem_cache *s;
 
+	/* The root: every cache of the process and the page cache under them. */
+	if (memcg_is_root(memcg))
+		return uslab_trim() / PAGE_SIZE;
 	/* Objects held back by the ASan quarantine keep their slabs busy: let them go. */
 	quarantine_flush(NULL);
 	slab_lock_all();

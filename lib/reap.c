@@ -4,13 +4,18 @@
  * the node lists, freeing free slabs, and the periodic reaper (mm/slab.c
  * cache_reap): an array untouched since the last pass loses a fifth of its
  * limit, a node whose free slabs were not used loses a fifth of its free
- * objects' worth of slabs. The reaper is a background thread here, off unless
- * asked for (uslab_reaper_start, USLAB_REAP_MS), and uslab_reap() runs one
- * pass on demand.
+ * objects' worth of slabs. The passes are a work item of the background
+ * worker (lib/worker.c): every period while anything is cached, idle after
+ * that until objects return to a node again; uslab_reap() runs one pass on
+ * demand. The period follows the page cache's decay (reap_default_period),
+ * USLAB_REAP_MS or uslab_reaper_start() choose another.
  *
- * reaper_lock (LOCK_LEAF) protects the thread's state; the pass itself takes
- * cpus_read_lock then slab_mutex by trylock, as the kernel does, so a busy
- * management call simply skips a pass.
+ * The page cache's decay is the other work item here: topology's pages free
+ * for the decay period go back to the OS; uslab_trim() empties every array,
+ * every free slab and the page cache at once.
+ *
+ * A pass takes cpus_read_lock then slab_mutex by trylock, as the kernel
+ * does, so a busy management call simply skips a pass.
  */
 #include "lib/slab.h"
 
@@ -18,23 +23,23 @@
 #include <string.h>
 #include <time.h>
 
-void drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
+bool drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 {
 	void *batch[SLAB_MAX_BATCH];
 
 	for (;;) {
-		unsigned int tofree;
+		unsigned int tofree, left;
 		int nid;
 
 		struct array_cache *ac = cpu_cache_own(s, cpu);
 		if (!ac || !ac->avail) {
 			cpu_cache_release(s, cpu, ac);
-			return;
+			return false;
 		}
 		if (!force && ac->touched) {
 			ac->touched = 0;
 			cpu_cache_release(s, cpu, ac);
-			return;
+			return true;
 		}
 		if (force) {
 			tofree = ac->avail;
@@ -48,11 +53,12 @@ void drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 		ac->avail -= tofree;
 		memmove(ac->entry, &ac->entry[tofree], ac->avail * sizeof(void *));
 		nid = ac->nid;
+		left = ac->avail;
 		cpu_cache_release(s, cpu, ac);
 
 		node_put_objects(s, nid, batch, tofree, false);
-		if (!force)
-			return;
+		if (!force || !left)
+			return left != 0;
 	}
 }
 
@@ -84,10 +90,11 @@ void drain_alien_arrays(struct kmem_cache *s, int cpu, int nid, bool trylock)
 	}
 }
 
-void drain_shared_array(struct kmem_cache *s, int nid, bool force)
+bool drain_shared_array(struct kmem_cache *s, int nid, bool force)
 {
 	struct kmem_cache_node *n = cache_node(s, nid);
 	struct list_head to_destroy = LIST_HEAD_INIT(to_destroy);
+	bool left = false;
 
 	umutex_lock(&n->list_lock);
 	struct array_cache *ac = n->shared;
@@ -103,9 +110,11 @@ void drain_shared_array(struct kmem_cache *s, int nid, bool force)
 			ac->avail -= tofree;
 			memmove(ac->entry, &ac->entry[tofree], ac->avail * sizeof(void *));
 		}
+		left = ac->avail != 0;
 	}
 	umutex_unlock(&n->list_lock);
 	slabs_destroy(s, &to_destroy);
+	return left;
 }
 
 unsigned long drain_freelist(struct kmem_cache *s, int nid, unsigned long tofree)
@@ -132,13 +141,44 @@ unsigned long drain_freelist(struct kmem_cache *s, int nid, unsigned long tofree
 /* Node whose alien arrays the next pass drains (kernel reap_alien's round robin). */
 static int reap_node;
 
-static unsigned long cache_reap_one(struct kmem_cache *s, int alien_node)
+/*
+ * Whether a pass should own @cpu's array of @s at all. In rseq mode owning
+ * another CPU's array costs a membarrier() that interrupts that CPU, so the
+ * pass first peeks: an empty array is left alone, and a touched one only
+ * loses its touched mark (a racy store: the worst case is one pass that
+ * drains an array in use a little early). The arrays cannot be freed
+ * meanwhile: tune and CPU hotplug are excluded by the pass's locks. In
+ * locked mode owning is only taking an uncontended mutex.
+ */
+static bool reap_wants_array(struct kmem_cache *s, int cpu, bool *cached)
+{
+	struct array_cache *ac;
+
+	if (!slab_rseq_mode)
+		return true;
+	ac = __atomic_load_n(&s->cpu_slot[cpu].ac, __ATOMIC_ACQUIRE);
+	if (!ac || !READ_ONCE(ac->avail))
+		return false;
+	*cached = true;
+	if (READ_ONCE(ac->touched)) {
+		WRITE_ONCE(ac->touched, 0);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * One kernel cache_reap pass over @s. *@cached is set when objects are
+ * still cached anywhere in @s (arrays, free slabs) for a later pass.
+ */
+static unsigned long cache_reap_one(struct kmem_cache *s, int alien_node, bool *cached)
 {
 	unsigned long freed = 0;
 
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++) {
 		drain_alien_arrays(s, cpu, alien_node, true);
-		drain_cpu_array(s, cpu, false);
+		if (reap_wants_array(s, cpu, cached))
+			*cached |= drain_cpu_array(s, cpu, false);
 	}
 	for (int nid = 0; nid < (int)nr_node_ids; nid++) {
 		struct kmem_cache_node *n = cache_node(s, nid);
@@ -146,142 +186,140 @@ static unsigned long cache_reap_one(struct kmem_cache *s, int alien_node)
 
 		if (!n)
 			continue;
-		drain_shared_array(s, nid, false);
+		*cached |= drain_shared_array(s, nid, false);
 		umutex_lock(&n->list_lock);
 		touched = n->free_touched;
 		n->free_touched = false;
 		umutex_unlock(&n->list_lock);
 		if (!touched)
 			freed += drain_freelist(s, nid, (n->free_limit + 5 * s->num - 1) / (5 * s->num));
+		/* Alien arrays of other nodes, partial slabs: counted by READ_ONCE, a hint. */
+		*cached |= READ_ONCE(n->free_slabs) != 0;
 	}
 	return freed;
 }
 
-unsigned long uslab_reap(void)
+/* One pass over every cache; *@cached as for cache_reap_one(). */
+static unsigned long reap_pass(bool *cached)
 {
 	struct kmem_cache *s;
 	unsigned long freed = 0;
 
-	if (uslab_ensure_init())
-		return 0;
 	cpus_read_lock();
 	if (umutex_trylock(&slab_mutex)) {
 		int node = reap_node;
 
 		reap_node = (node + 1) % (int)nr_node_ids;
 		list_for_each_entry(s, &slab_caches, list)
-			freed += cache_reap_one(s, node);
+			freed += cache_reap_one(s, node, cached);
 		umutex_unlock(&slab_mutex);
+	} else {
+		*cached = true; /* busy: try again next period */
 	}
 	cpus_read_unlock();
 	return freed;
 }
 
-/* ---- the background reaper ------------------------------------------------------ */
-
-static struct {
-	pthread_mutex_t lock;       /* protects the fields below */
-	pthread_mutex_t pass;       /* held by the thread during a pass: fork waits for it */
-	pthread_cond_t wake;
-	pthread_t thread;
-	bool running;
-	bool stop;
-	unsigned int period_ms;
-} reaper = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-	     0, false, false, 0 };
-static pthread_once_t reaper_atfork_once = PTHREAD_ONCE_INIT;
-
-/* fork: no pass runs while the process is copied; the child has no reaper thread. */
-static void reaper_fork_prepare(void)
+unsigned long uslab_reap(void)
 {
-	pthread_mutex_lock(&reaper.pass);
-	pthread_mutex_lock(&reaper.lock);
+	bool cached = false;
+
+	if (uslab_ensure_init())
+		return 0;
+	return reap_pass(&cached);
 }
 
-static void reaper_fork_parent(void)
+/* ---- background work: the reaper and the page cache's decay ----------------------- */
+
+static bool reap_work(void)
 {
-	pthread_mutex_unlock(&reaper.lock);
-	pthread_mutex_unlock(&reaper.pass);
+	bool cached = false;
+
+	reap_pass(&cached);
+	/* Published statistics ride on the pass when one is due. */
+	stats_reaper_tick();
+	return cached;
 }
 
-static void reaper_fork_child(void)
+static bool decay_work(void)
 {
-	pthread_mutex_init(&reaper.lock, NULL);
-	pthread_mutex_init(&reaper.pass, NULL);
-	pthread_cond_init(&reaper.wake, NULL);
-	reaper.running = false;
+	topology_pages_purge(NUMA_NO_NODE, false);
+	return topology_pages_pooled(NUMA_NO_NODE) != 0;
 }
 
-static void reaper_atfork_register(void)
+/* Passes of the decay: a page freed at t goes back by t + decay + decay / DECAY_PASSES. */
+#define DECAY_PASSES 4
+
+void reap_decay_init(unsigned int decay_ms, bool lazy_free, int reap_ms)
 {
-	pthread_atfork(reaper_fork_prepare, reaper_fork_parent, reaper_fork_child);
+	topology_pages_set_decay(decay_ms, lazy_free);
+	worker_setup(WORK_DECAY, decay_work, decay_ms ? MAX(decay_ms / DECAY_PASSES, 1u) : 0, false);
+	if (reap_ms < 0)
+		reap_ms = (int)reap_default_period(decay_ms);
+	worker_setup(WORK_REAP, reap_work, (unsigned int)reap_ms, false);
 }
 
-static void *reaper_main(void *arg)
+unsigned int reap_default_period(unsigned int decay_ms)
 {
-	(void)arg;
-	pthread_mutex_lock(&reaper.lock);
-	while (!reaper.stop) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += reaper.period_ms / 1000;
-		ts.tv_nsec += (long)(reaper.period_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		if (pthread_cond_timedwait(&reaper.wake, &reaper.lock, &ts) == ETIMEDOUT &&
-		    !reaper.stop) {
-			pthread_mutex_unlock(&reaper.lock);
-			pthread_mutex_lock(&reaper.pass);
-			uslab_reap();
-			pthread_mutex_unlock(&reaper.pass);
-			/* Published statistics ride on the pass when one is due. */
-			stats_reaper_tick();
-			pthread_mutex_lock(&reaper.lock);
-		}
-	}
-	pthread_mutex_unlock(&reaper.lock);
-	return NULL;
+	/*
+	 * Idle arrays lose a fifth per pass and idle free lists a fifth of
+	 * free_limit: ten passes per decay period empty both within the period,
+	 * so memory idle for a period is back in the page cache and leaves with
+	 * the next. No decay: no reaper (the library before the page cache).
+	 */
+	if (!decay_ms)
+		return 0;
+	return MIN(MAX(decay_ms / 10, 10u), 2000u);
 }
 
 int uslab_reaper_start(unsigned int period_ms)
 {
-	int err = 0;
-
 	if (period_ms == 0)
 		return -EINVAL;
 	if (uslab_ensure_init())
 		return -ENOMEM;
-	pthread_once(&reaper_atfork_once, reaper_atfork_register);
-	pthread_mutex_lock(&reaper.lock);
-	if (reaper.running) {
-		reaper.period_ms = period_ms;
-		pthread_cond_signal(&reaper.wake);
-	} else {
-		reaper.period_ms = period_ms;
-		reaper.stop = false;
-		err = -pthread_create(&reaper.thread, NULL, reaper_main, NULL);
-		reaper.running = err == 0;
-	}
-	pthread_mutex_unlock(&reaper.lock);
-	return err;
+	worker_setup(WORK_REAP, reap_work, period_ms, true);
+	return 0;
 }
 
 void uslab_reaper_stop(void)
 {
-	pthread_t thread;
+	worker_setup(WORK_REAP, reap_work, 0, false);
+	worker_wait_idle(WORK_REAP);
+}
 
-	pthread_mutex_lock(&reaper.lock);
-	if (!reaper.running) {
-		pthread_mutex_unlock(&reaper.lock);
-		return;
+int uslab_decay_set(unsigned int decay_ms)
+{
+	if (decay_ms > USLAB_DECAY_MS_MAX)
+		return -EINVAL;
+	if (uslab_ensure_init())
+		return -ENOMEM;
+	topology_pages_set_decay(decay_ms, topology_pages_lazy_free());
+	worker_setup(WORK_DECAY, decay_work, decay_ms ? MAX(decay_ms / DECAY_PASSES, 1u) : 0,
+		     topology_pages_pooled(NUMA_NO_NODE) != 0);
+	if (!decay_ms)
+		topology_pages_purge(NUMA_NO_NODE, true);
+	return 0;
+}
+
+unsigned int uslab_decay_get(void)
+{
+	return topology_pages_decay_ms();
+}
+
+unsigned long uslab_trim(void)
+{
+	struct kmem_cache *s;
+
+	if (uslab_ensure_init())
+		return 0;
+	/* Objects held back by the ASan quarantine keep their slabs: let them go. */
+	quarantine_flush(NULL);
+	slab_lock_all();
+	list_for_each_entry(s, &slab_caches, list) {
+		cache_drain_arrays(s);
+		cache_drain_freelists(s);
 	}
-	reaper.stop = true;
-	reaper.running = false;
-	thread = reaper.thread;
-	pthread_cond_signal(&reaper.wake);
-	pthread_mutex_unlock(&reaper.lock);
-	pthread_join(thread, NULL);
+	slab_unlock_all();
+	return topology_pages_purge(NUMA_NO_NODE, true) * PAGE_SIZE;
 }

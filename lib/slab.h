@@ -759,14 +759,26 @@ int fault_init_from_env(void);
 
 /* ---- lib/reap.c ------------------------------------------------------------ */
 
-/* Move the oldest objects of one CPU's array to its node: all with @force, else a fifth of limit if untouched. */
-void drain_cpu_array(struct kmem_cache *s, int cpu, bool force);
+/*
+ * Move the oldest objects of one CPU's array to its node: all with @force,
+ * else a fifth of limit if untouched (a touched one is only marked
+ * untouched). Return: objects are left in the array.
+ */
+bool drain_cpu_array(struct kmem_cache *s, int cpu, bool force);
 /* Empty @cpu's alien arrays (only the one for @nid unless @nid is NUMA_NO_NODE); @trylock skips a busy CPU. */
 void drain_alien_arrays(struct kmem_cache *s, int cpu, int nid, bool trylock);
 /* Same for node @nid's shared array (list_lock taken inside). */
-void drain_shared_array(struct kmem_cache *s, int nid, bool force);
+bool drain_shared_array(struct kmem_cache *s, int nid, bool force);
 /* Free up to @tofree free slabs of node @nid; returns how many were freed. */
 unsigned long drain_freelist(struct kmem_cache *s, int nid, unsigned long tofree);
+/*
+ * reap_decay_init - set the page cache's decay (@decay_ms, 0: none; purge
+ * with MADV_FREE when @lazy_free) and the reaper's period (@reap_ms, -1: the
+ * default for that decay, 0: no periodic reaper). At init.
+ */
+void reap_decay_init(unsigned int decay_ms, bool lazy_free, int reap_ms);
+/* The reaper's period that goes with a decay of @decay_ms. */
+unsigned int reap_default_period(unsigned int decay_ms);
 
 /* ---- lib/hotplug_cb.c ------------------------------------------------------ */
 
@@ -887,7 +899,8 @@ static inline USLAB_ALWAYS_INLINE struct slab *free_check_fast(struct kmem_cache
 	uint8_t *state = (uint8_t *)base + s->state_offset + idx;
 	struct slab *slab;
 
-	if (unlikely(v != base))
+	/* A pointer into page 0 has base 0, which is also what an unknown page maps to. */
+	if (unlikely(v != base || !v))
 		return NULL;
 	slab = (struct slab *)base;
 	if (unlikely(slab->cache != s && slab->cache->memcg_params.root != s))
@@ -910,6 +923,39 @@ int kmalloc_init_locked(void);
 void kmalloc_large_free(const void *p, uintptr_t value);
 size_t kmalloc_large_size(uintptr_t value);
 int kmalloc_large_nid(uintptr_t value);
+
+/* ---- lib/worker.c ---------------------------------------------------------- */
+
+/* The background worker's items and their states (see lib/worker.c). */
+enum work_id { WORK_REAP, WORK_DECAY, NR_WORK };
+enum work_state { WORK_IDLE, WORK_ARMED, WORK_RUNNING };
+/* worker.lock to change; read with a relaxed load by worker_kick(). */
+extern int worker_state[NR_WORK];
+
+/*
+ * worker_setup - give item @id its function and period (0: off); @arm
+ * schedules it now even without a kick. Any thread, no lock held.
+ */
+void worker_setup(enum work_id id, bool (*run)(void), unsigned int period_ms, bool arm);
+unsigned int worker_period(enum work_id id);
+/* Wait until a run of @id in progress ended. */
+void worker_wait_idle(enum work_id id);
+void worker_kick_slow(enum work_id id);
+void worker_fork_prepare(void);
+void worker_fork_parent(void);
+void worker_fork_child(void);
+
+/*
+ * worker_kick - item @id may have work: arm it if it is idle. One relaxed
+ * load when it is armed already. Takes the worker's leaf lock otherwise, so
+ * the caller holds no leaf lock.
+ */
+static inline void worker_kick(enum work_id id)
+{
+	if (likely(__atomic_load_n(&worker_state[id], __ATOMIC_RELAXED) == WORK_ARMED))
+		return;
+	worker_kick_slow(id);
+}
 
 /* ---- lib/stats.c ----------------------------------------------------------- */
 

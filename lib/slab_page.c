@@ -165,6 +165,7 @@ static void slab_release(struct kmem_cache *s, struct slab *slab)
 	if (s->flags & CFLGS_OFF_SLAB)
 		kfree(slab);
 	topology_free_pages(pages, bytes, nid);
+	worker_kick(WORK_DECAY);
 	cache_stat_add(s, STAT_REAPED, 1);
 	memcg_uncharge_slab(s);
 }

@@ -145,5 +145,16 @@ int uslab_slabinfo_nodes(FILE *f)
 		}
 	}
 	umutex_unlock(&slab_mutex);
+	/* Under the slabs: each node's page provider and page cache, in pages. */
+	fprintf(f, "# %-24s %4s %8s %8s %8s %8s %8s %8s %8s\n", "pages", "node", "mapped", "in_use",
+		"pooled", "purged", "mmap", "munmap", "madvise");
+	for (int nid = 0; nid < (int)nr_node_ids; nid++) {
+		struct uslab_page_stats st;
+
+		if (uslab_node_page_stats(nid, &st) || !st.mapped)
+			continue;
+		fprintf(f, "  %-24s %4d %8lu %8lu %8lu %8lu %8lu %8lu %8lu\n", "pages", nid, st.mapped,
+			st.in_use, st.pooled, st.purged, st.nr_mmap, st.nr_munmap, st.nr_madvise);
+	}
 	return ferror(f) ? -EIO : 0;
 }

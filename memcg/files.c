@@ -322,8 +322,17 @@ int mem_cgroup_write(struct mem_cgroup *memcg, const char *file, const char *val
 	err = memcg_parse_bytes(value, &bytes);
 	if (err)
 		return err;
+	if (which == MEMCG_FILE_RECLAIM && memcg_is_root(memcg)) {
+		/* The whole process: every cached byte goes back to the OS (uslab_trim). */
+		const struct memcg_kmem_ops *ops = memcg_ops();
+
+		memcg_drain_all_stocks();
+		if (ops && ops->reclaim)
+			ops->reclaim(memcg);
+		return 0;
+	}
 	if (which == MEMCG_FILE_RECLAIM)
-		return memcg_is_root(memcg) ? -EINVAL : memcg_reclaim_bytes(memcg, bytes);
+		return memcg_reclaim_bytes(memcg, bytes);
 	if (which == MEMCG_FILE_MAX)
 		return mem_cgroup_set_max(memcg, bytes);
 	return mem_cgroup_set_high(memcg, bytes);

@@ -83,25 +83,25 @@ bool topology_real_cpu_uses_rseq(void);
  */
 bool topology_cpu_ids_are_os_ids(void);
 
-/* topology/pages.c: the page provider */
+/* topology/pages.c: the page provider and its page cache */
 
 /*
  * Chunk geometry, for tests and for callers that want to size slabs so that
- * they fit: requests of up to TOPOLOGY_PAGES_MAX_RUN pages are carved from
- * per-node TOPOLOGY_CHUNK_SIZE chunks, larger ones get their own mapping.
- * Each node keeps at most TOPOLOGY_PAGES_RESERVE free pages resident for
- * reuse; every other freed page goes back to the OS at once.
+ * they fit: runs of up to TOPOLOGY_PAGES_MAX_RUN pages are carved from
+ * per-node TOPOLOGY_CHUNK_SIZE chunks, larger ones are spans (mappings of
+ * their own). Freed memory of both kinds stays resident in the node's page
+ * cache for the decay period (TOPOLOGY_DECAY_MS_DEFAULT unless set).
  */
-#define TOPOLOGY_CHUNK_SIZE	(2ul << 20)
-#define TOPOLOGY_PAGES_MAX_RUN	128
-#define TOPOLOGY_PAGES_RESERVE	64
+#define TOPOLOGY_CHUNK_SIZE		(2ul << 20)
+#define TOPOLOGY_PAGES_MAX_RUN		128
+#define TOPOLOGY_DECAY_MS_DEFAULT	1000
 
 /*
  * topology_alloc_pages - @size bytes (a non-zero multiple of PAGE_SIZE) of
  * page-aligned memory belonging to node @nid: bound there with mbind() on a
  * real machine with libnuma, tagged only logically on an emulated one.
- * The contents are NOT zeroed (reused pages keep old data); a caller that
- * needs zeroes must clear the memory itself.
+ * Freed memory of the node is reused first. The contents are NOT zeroed
+ * (reused pages keep old data); a caller that needs zeroes must clear it.
  * Context: any thread; takes the node's leaf lock (LOCK_LEAF).
  * Return: the memory, or NULL with errno ENOMEM (no memory, or the fail hook
  * said so) or EINVAL (bad @nid or @size).
@@ -109,17 +109,34 @@ bool topology_cpu_ids_are_os_ids(void);
 void *topology_alloc_pages(int nid, size_t size);
 /*
  * topology_free_pages - give back memory from topology_alloc_pages() with
- * the same @size and @nid (checked: a mismatch aborts). Pages beyond the
- * node's small reserve return to the OS before this call returns.
+ * the same @size and @nid (checked: a mismatch aborts). The pages stay
+ * resident in the node's page cache until topology_pages_purge() finds them
+ * older than the decay period; with a decay of 0 they return to the OS
+ * before this call returns.
  */
 void topology_free_pages(void *addr, size_t size, int nid);
 
 /*
- * topology_drain_pages - return every free page the provider still holds
- * for node @nid (-1: all nodes) to the OS: the reserve and the spare chunk.
- * For memory-node offline and for tests; takes the node's leaf lock.
+ * topology_pages_set_decay - how long freed memory stays cached: @ms
+ * milliseconds (0: not at all), purged with MADV_FREE when @lazy_free and
+ * the kernel has it, else MADV_DONTNEED. Any time; applies to later frees
+ * and purges.
  */
-void topology_drain_pages(int nid);
+void topology_pages_set_decay(unsigned int ms, bool lazy_free);
+unsigned int topology_pages_decay_ms(void);
+bool topology_pages_lazy_free(void);
+
+/*
+ * topology_pages_purge - return cached memory of node @nid (-1: every node)
+ * to the OS: what has been free for the decay period, or all of it when
+ * @all (trim; memory-node offline). Neighbouring pages go in one madvise(),
+ * wholly free chunks and spans in one munmap() each.
+ * Context: any thread, no uslab lock held (takes the nodes' leaf locks).
+ * Return: pages given back.
+ */
+unsigned long topology_pages_purge(int nid, bool all);
+/* Pages cached (free and resident) for node @nid, -1: all nodes. */
+unsigned long topology_pages_pooled(int nid);
 
 /* True when chunks of real nodes are bound with mbind() (real machine, libnuma usable). */
 bool topology_pages_are_bound(void);

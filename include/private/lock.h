@@ -85,6 +85,18 @@ static inline void umutex_unlock(struct umutex *l)
 		lock_witness_release(l->level);
 }
 
+/*
+ * In a fork child, a lock the forking thread took in a prepare handler: made
+ * new and unlocked (the thread that held it in the parent is gone or is
+ * this one under another id).
+ */
+static inline void umutex_fork_child(struct umutex *l)
+{
+	pthread_mutex_init(&l->m, NULL);
+	if (config_debug)
+		lock_witness_release(l->level);
+}
+
 /* The caller must hold a lock of this level (checked in debug builds). */
 #define lockdep_assert_held(l) USLAB_ASSERT_INTERNAL(lock_witness_held((l)->level))
 

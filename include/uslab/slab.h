@@ -82,7 +82,12 @@ USLAB_BEGIN_DECLS
 #define SLAB_NO_USER_FLAGS      0x10000000u /* accepted, no effect here */
 
 /* ---- kmalloc ------------------------------------------------------------- */
-#define KMALLOC_SHIFT_HIGH  13                       /* 8 KiB: largest slab class */
+/*
+ * As SLAB until Linux 6.0: every kmalloc size up to KMALLOC_MAX_SIZE comes
+ * from a slab cache (kmalloc-8 .. kmalloc-4M), so a big buffer costs what a
+ * small object costs; kvmalloc() serves larger requests with whole pages.
+ */
+#define KMALLOC_SHIFT_HIGH  22                       /* 4 MiB: largest slab class */
 #define KMALLOC_MAX_CACHE_SIZE (1ul << KMALLOC_SHIFT_HIGH)
 #define KMALLOC_MAX_SIZE    (1ul << 22)              /* 4 MiB, as Linux with MAX_ORDER 11 */
 #define KMALLOC_MIN_SIZE    8
@@ -200,8 +205,7 @@ USLAB_API unsigned int kmem_cache_size(struct kmem_cache *s);
 
 /**
  * kmalloc - allocate @size bytes from the kmalloc size classes
- * @size: bytes; 0 gives ZERO_SIZE_PTR, above KMALLOC_MAX_CACHE_SIZE the
- *        request is served by whole pages (kmalloc_large)
+ * @size: bytes, up to KMALLOC_MAX_SIZE (4 MiB); 0 gives ZERO_SIZE_PTR
  * @flags: GFP_* flags; __GFP_ACCOUNT charges the active tenant
  *         (kmalloc-cg-N caches), __GFP_RECLAIMABLE uses kmalloc-rcl-N
  *
@@ -227,12 +231,21 @@ USLAB_API void *kcalloc(size_t n, size_t size, gfp_t flags);
  * @flags: GFP_* flags
  *
  * Return: the block (possibly @p itself when it is already large enough), or
- * NULL with errno ENOMEM, in which case @p is untouched and still valid.
+ * NULL with errno ENOMEM, in which case @p is untouched and still valid. A
+ * @p that is not an allocated block (freed, foreign, or inside a block) is
+ * reported (uslab_set_report_handler()) and gives NULL with errno EINVAL;
+ * nothing is copied.
  */
 USLAB_API void *krealloc(const void *p, size_t new_size, gfp_t flags);
 /** kfree - free a kmalloc'd block; NULL and ZERO_SIZE_PTR are no-ops */
 USLAB_API void kfree(const void *p);
-/** ksize - usable size of a kmalloc'd block (or any uslab object) */
+/**
+ * ksize - usable size of a kmalloc'd block (or any uslab object)
+ * @p: the block's start; NULL and ZERO_SIZE_PTR give 0
+ *
+ * Return: the size of its class, or 0 when @p is not the start of a block
+ * uslab handed out (reported as well when USLAB_DEBUG or a debug flag is on).
+ */
 USLAB_API size_t ksize(const void *p);
 /** kstrdup - kmalloc'd copy of @s (NULL gives NULL) */
 USLAB_API char *kstrdup(const char *s, gfp_t gfp);
@@ -274,6 +287,8 @@ USLAB_API void uslab_kfree_rcu_stats(unsigned long *queued, unsigned long *callb
 
 /** kvmalloc - kmalloc() that also serves sizes above KMALLOC_MAX_SIZE with whole pages */
 USLAB_API void *kvmalloc(size_t size, gfp_t flags);
+/** kvmalloc_node - kvmalloc() from NUMA node @node (NUMA_NO_NODE: local) */
+USLAB_API void *kvmalloc_node(size_t size, gfp_t flags, int node);
 /** kvzalloc - kvmalloc() with __GFP_ZERO */
 USLAB_API void *kvzalloc(size_t size, gfp_t flags);
 /** kvfree - free memory from kvmalloc() or kmalloc() */
@@ -290,8 +305,10 @@ USLAB_API void kvfree(const void *p);
  * @noaliencache: free other nodes' objects straight to their node instead of
  *                batching them in per-CPU alien arrays (also USLAB_NOALIENCACHE=1)
  * @reaper_ms: period of the background reaper in milliseconds; 0: as
- *             USLAB_REAP_MS says (unset: no background reaper); uslab_reap()
- *             always works
+ *             USLAB_REAP_MS says (unset: a tenth of the decay, 10 ms .. 2 s;
+ *             "0": no periodic reaper); uslab_reap() always works
+ *
+ * The page cache's decay is set with USLAB_DECAY_MS or uslab_decay_set().
  */
 struct uslab_config {
 	const char *topology;
@@ -332,6 +349,9 @@ USLAB_API int uslab_slabinfo(FILE *f);
  * One header line, then one line per cache and node that has slabs:
  * name, node, active objects, objects, full, partial and free slabs, free
  * objects, free_limit, shared array entries, alien entries waiting for it.
+ * Then a second header and one "pages" line per node with mapped memory:
+ * the page provider's mapped, in_use, pooled (the page cache) and purged
+ * pages, and its mmap, munmap and madvise calls (struct uslab_page_stats).
  * Return: 0, -EINVAL or -EIO.
  */
 USLAB_API int uslab_slabinfo_nodes(FILE *f);
@@ -416,10 +436,53 @@ USLAB_API struct kmem_cache *uslab_cache_find(const char *name);
  */
 USLAB_API unsigned long uslab_reap(void);
 
-/** uslab_reaper_start - run uslab_reap() every @period_ms in a background thread; 0 or -errno */
+/**
+ * uslab_reaper_start - run uslab_reap() every @period_ms in the background
+ * @period_ms: milliseconds, > 0
+ *
+ * The reaper runs on the library's background worker while anything is
+ * cached and idles otherwise. It is on by default with a period that follows
+ * the decay (a tenth of it, 10 ms .. 2 s); USLAB_REAP_MS sets another, 0
+ * turns it off. This call also schedules a pass now.
+ * Return: 0, -EINVAL for 0, -ENOMEM when the library cannot initialise.
+ */
 USLAB_API int uslab_reaper_start(unsigned int period_ms);
-/** uslab_reaper_stop - stop the background reaper and wait for it; no-op if not running */
+/** uslab_reaper_stop - stop the periodic reaper and wait for a pass in progress; no-op if off */
 USLAB_API void uslab_reaper_stop(void);
+
+/* Largest decay uslab_decay_set() takes: one hour. */
+#define USLAB_DECAY_MS_MAX 3600000u
+
+/**
+ * uslab_decay_set - how long freed memory stays cached before it goes back to the OS
+ * @decay_ms: milliseconds, 0 .. USLAB_DECAY_MS_MAX; 0 returns freed slab
+ *            pages at once (no page cache)
+ *
+ * Pages of released slabs and large blocks stay resident in their node's
+ * page cache and are reused first; the background worker returns the ones
+ * free for @decay_ms (default 1000, or USLAB_DECAY_MS) with madvise() or
+ * munmap(). Setting 0 also empties the page cache now.
+ * Context: any thread.
+ * Return: 0, -EINVAL above USLAB_DECAY_MS_MAX, -ENOMEM when the library
+ * cannot initialise.
+ */
+USLAB_API int uslab_decay_set(unsigned int decay_ms);
+/** uslab_decay_get - the decay in milliseconds (0: none) */
+USLAB_API unsigned int uslab_decay_get(void);
+
+/**
+ * uslab_trim - give every cached byte back to the OS now
+ *
+ * Drains every per-CPU, shared and alien array of every cache into its
+ * slabs, releases every free slab, and returns the whole page cache to the
+ * OS (madvise, munmap), as if the decay period had passed for all of it.
+ * Objects in use are not touched; slabs of SLAB_TYPESAFE_BY_RCU caches go
+ * after their grace period, later. memory.reclaim written to the root
+ * tenant does the same.
+ * Context: any thread, no uslab lock held; takes slab_mutex.
+ * Return: bytes given back to the OS by this call.
+ */
+USLAB_API unsigned long uslab_trim(void);
 
 /**
  * struct uslab_fail_attr - fault injection (the kernel's failslab)

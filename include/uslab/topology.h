@@ -65,16 +65,45 @@ USLAB_API bool uslab_topology_is_synthetic(void);
 USLAB_API int uslab_topology_describe(char *buf, size_t len);
 
 /**
+ * struct uslab_page_stats - one node's page provider and page cache
+ * @mapped: pages obtained from the OS and not yet returned (chunks with their
+ *          header page, spans), whether in use, cached or purged-but-mapped
+ * @in_use: pages handed to slabs and large allocations
+ * @pooled: the page cache: free pages kept resident for reuse (they go back
+ *          to the OS once free for the decay period, or on uslab_trim())
+ * @purged: pages returned to the OS so far (madvise or munmap)
+ * @nr_mmap: mmap() calls so far (new chunks and spans)
+ * @nr_munmap: munmap() calls so far
+ * @nr_madvise: madvise() calls that returned pages so far
+ */
+struct uslab_page_stats {
+	unsigned long mapped;
+	unsigned long in_use;
+	unsigned long pooled;
+	unsigned long purged;
+	unsigned long nr_mmap;
+	unsigned long nr_munmap;
+	unsigned long nr_madvise;
+};
+
+/**
+ * uslab_node_page_stats - the page provider's figures for a node
+ * @node: node id
+ * @st: filled in
+ *
+ * The fields are read without a lock and may be momentarily inconsistent
+ * while other threads allocate.
+ * Context: any thread.
+ * Return: 0, or -EINVAL for a bad @node or a NULL @st.
+ */
+USLAB_API int uslab_node_page_stats(int node, struct uslab_page_stats *st);
+
+/**
  * uslab_node_pages - pages the page provider holds for a node
  * @node: node id
- * @mapped: pages obtained from the OS and not yet returned (whole chunks,
- *          including their header page and free pages, and large
- *          allocations), or NULL
- * @in_use: pages handed to slabs and large allocations, or NULL
+ * @mapped: as &struct uslab_page_stats.mapped, or NULL
+ * @in_use: as &struct uslab_page_stats.in_use, or NULL
  *
- * The two are read without a lock and may be momentarily inconsistent while
- * other threads allocate. When nothing is in use, @mapped is at most one
- * chunk (the node's spare, mostly not resident).
  * Context: any thread.
  * Return: 0 or -EINVAL.
  */

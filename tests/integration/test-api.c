@@ -121,7 +121,7 @@ START_TEST(test_cache_lifecycle_end_to_end)
 		ck_assert_uint_eq(((struct item *)bulk[i])->magic, 0x17e4);
 	kmem_cache_free_bulk(s, 64, bulk);
 
-	/* kmalloc, krealloc across classes and into kmalloc_large, kfree. */
+	/* kmalloc, krealloc across classes, into a big class and kmalloc_large, kfree. */
 	p = kstrdup("integration", GFP_KERNEL);
 	ck_assert_str_eq(p, "integration");
 	p = krealloc(p, 200, GFP_KERNEL);
@@ -129,9 +129,14 @@ START_TEST(test_cache_lifecycle_end_to_end)
 	ck_assert_str_eq(uslab_cache_name(uslab_obj_cache(p)), "kmalloc-256");
 	p = krealloc(p, 50000, GFP_KERNEL);
 	ck_assert_str_eq(p, "integration");
-	ck_assert_ptr_null(uslab_obj_cache(p));
-	ck_assert_uint_eq(ksize(p), 53248);
+	ck_assert_str_eq(uslab_cache_name(uslab_obj_cache(p)), "kmalloc-64k");
+	ck_assert_uint_eq(ksize(p), 65536);
 	kfree(p);
+	p = kvmalloc(KMALLOC_MAX_SIZE + 50000, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_null(uslab_obj_cache(p));
+	ck_assert_uint_eq(ksize(p), KMALLOC_MAX_SIZE + 53248);
+	kvfree(p);
 	ck_assert_ptr_eq(kmalloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
 	ck_assert_ptr_null(kmalloc_array(SIZE_MAX, 2, GFP_KERNEL));
 

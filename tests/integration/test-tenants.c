@@ -107,7 +107,7 @@ static void flush_quarantine(struct kmem_cache *root)
 }
 
 static const char *const accounted_roots[] = { "session", "kmalloc-cg-128", "kmalloc-cg-1024",
-					       "kmalloc-cg-8192" };
+					       "kmalloc-cg-8192", "kmalloc-cg-16k" };
 
 static void flush_quarantine_all(void)
 {

@@ -419,11 +419,11 @@ END_TEST
 START_TEST(test_kfree_interior_of_large_block)
 {
 	unsigned char *big, *inner;
-	size_t size = 5 * PAGE_SIZE + 100;
+	size_t size = KMALLOC_MAX_SIZE + 5 * PAGE_SIZE + 100;
 
 	lib_init();
 	handler_on();
-	big = kmalloc(size, GFP_KERNEL);
+	big = kvmalloc(size, GFP_KERNEL);
 	ck_assert_ptr_nonnull(big);
 	pattern_fill(big, 11, size);
 	inner = big + 2 * PAGE_SIZE + 8;
@@ -440,6 +440,92 @@ START_TEST(test_kfree_interior_of_large_block)
 	kfree(big);
 	ck_assert_int_eq(uslab_obj_node(big), -1);
 	ck_assert_uint_eq(rep.count, 2);
+}
+END_TEST
+
+/*
+ * Pointers into the first pages of the address space: the page map has no
+ * entry there (0), which the fast checks once took for the slab at address
+ * 0 and crashed on. Every entry point reports and ignores them.
+ */
+START_TEST(test_low_address_pointers_reported)
+{
+	struct kmem_cache *s;
+	void *bad[] = { (void *)0x20, (void *)0x1000, (void *)0xfff8 };
+	unsigned int n = 0;
+
+	lib_init();
+	handler_on();
+	s = kmem_cache_create("low-addr", 64, 0, 0, NULL);
+	ck_assert_ptr_nonnull(s);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		kfree(bad[i]);
+		expect_report(++n, NULL, bad[i], "not allocated by uslab");
+		kvfree(bad[i]);
+		expect_report(++n, NULL, bad[i], "not allocated by uslab");
+		kmem_cache_free(s, bad[i]);
+		expect_report(++n, "low-addr", bad[i], "not allocated by uslab");
+		errno = 0;
+		ck_assert_ptr_null(krealloc(bad[i], 100, GFP_KERNEL));
+		ck_assert_int_eq(errno, EINVAL);
+		expect_report(++n, NULL, bad[i], "not allocated by uslab");
+		/* ksize is quiet unless USLAB_DEBUG checks the kmalloc caches. */
+		ck_assert_uint_eq(ksize(bad[i]), 0);
+		ck_assert_uint_eq(rep.count, n);
+	}
+	/* The cache is intact and usable. */
+	void *p = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	kmem_cache_free(s, p);
+	ck_assert_uint_eq(rep.count, n);
+	VALIDATE(s);
+	ck_assert_int_eq(uslab_cache_destroy(s), 0);
+}
+END_TEST
+
+/*
+ * ksize() of a pointer that is not a block's start is 0, not the size of
+ * the block it points into; krealloc() of it, or of a freed object, is
+ * reported and returns NULL without copying (it once copied a whole block's
+ * size from the middle of the block, past its end).
+ */
+START_TEST(test_ksize_krealloc_not_a_block)
+{
+	size_t size = KMALLOC_MAX_SIZE + 3 * PAGE_SIZE;
+	unsigned char *big, *obj, *freed;
+
+	lib_init();
+	handler_on();
+	big = kvmalloc(size, GFP_KERNEL);
+	ck_assert_ptr_nonnull(big);
+	pattern_fill(big, 5, size);
+	ck_assert_uint_eq(ksize(big), ALIGN_UP(size, PAGE_SIZE));
+	ck_assert_uint_eq(ksize(big + PAGE_SIZE), 0);
+	ck_assert_uint_eq(ksize(big + 8), 0);
+	ck_assert_uint_eq(rep.count, 0);
+	errno = 0;
+	ck_assert_ptr_null(krealloc(big + PAGE_SIZE, 2 * size, GFP_KERNEL));
+	ck_assert_int_eq(errno, EINVAL);
+	expect_report(1, NULL, big + PAGE_SIZE, "inside a kmalloc_large block");
+	ck_assert(pattern_check(big, 5, size));
+
+	obj = kmalloc(100, GFP_KERNEL);
+	ck_assert_uint_eq(ksize(obj + 8), 0);
+	ck_assert_ptr_null(krealloc(obj + 8, 50, GFP_KERNEL));
+	expect_report(2, "kmalloc-128", obj + 8, "not the start of an object");
+	ck_assert_uint_eq(ksize(obj), 128);
+
+	freed = kmalloc(100, GFP_KERNEL);
+	kfree(freed);
+	ck_assert_uint_eq(ksize(freed), 0);
+	/* Smaller: it used to hand the freed object back as if it were live. */
+	ck_assert_ptr_null(krealloc(freed, 50, GFP_KERNEL));
+	expect_report(3, "kmalloc-128", freed, "not allocated");
+	ck_assert_ptr_null(krealloc(freed, 500, GFP_KERNEL));
+	expect_report(4, "kmalloc-128", freed, "not allocated");
+	kfree(obj);
+	kvfree(big);
+	ck_assert_uint_eq(rep.count, 4);
 }
 END_TEST
 
@@ -1159,11 +1245,14 @@ START_TEST(test_fault_pages_never_fail_nofail)
 	ck_assert_int_eq(errno, ENOMEM);
 	p = kmem_cache_alloc(s, GFP_KERNEL | __GFP_NOFAIL);
 	ck_assert_msg(p != NULL, "__GFP_NOFAIL allocation failed by page injection (errno %d)", errno);
-	big = kmalloc(3 * PAGE_SIZE, GFP_KERNEL | __GFP_NOFAIL);
+	big = kvmalloc(KMALLOC_MAX_SIZE + 3 * PAGE_SIZE, GFP_KERNEL | __GFP_NOFAIL);
 	ck_assert_msg(big != NULL, "__GFP_NOFAIL kmalloc_large failed by page injection");
+	void *cls = kmalloc(3 * PAGE_SIZE, GFP_KERNEL | __GFP_NOFAIL);
+	ck_assert_msg(cls != NULL, "__GFP_NOFAIL kmalloc-16k failed by page injection");
 	fail_off();
 	kmem_cache_free(s, p);
 	kfree(big);
+	kfree(cls);
 	VALIDATE(s);
 	ck_assert_int_eq(uslab_cache_destroy(s), 0);
 }
@@ -1270,6 +1359,8 @@ static Suite *debug_suite(void)
 	tcase_add_test(tc, test_free_of_foreign_pointers);
 	tcase_add_test(tc, test_free_to_wrong_cache);
 	tcase_add_test(tc, test_kfree_interior_of_large_block);
+	tcase_add_test(tc, test_low_address_pointers_reported);
+	tcase_add_test(tc, test_ksize_krealloc_not_a_block);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("red-zone-poison");

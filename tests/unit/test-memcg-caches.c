@@ -237,6 +237,9 @@ static unsigned long large_pages(size_t size)
 	return size > KMALLOC_MAX_CACHE_SIZE ? (size + PG - 1) / PG : 0;
 }
 
+/* Above the largest kmalloc class: a kmalloc_large block from kvmalloc. */
+#define LARGE_SIZE (KMALLOC_MAX_SIZE + 20000)
+
 /* ---- routing ------------------------------------------------------------------- */
 
 START_TEST(test_routing_names_child_per_tenant)
@@ -371,9 +374,9 @@ static unsigned long inv_fill(struct inv_set *set, struct mem_cgroup *memcg, int
 		ck_assert_ptr_nonnull(objs[(*nobjs)++]);
 	}
 	for (int i = 0; i < nlarge; i++) {
-		objs[*nobjs] = kmalloc(20000, GFP_KERNEL_ACCOUNT);
+		objs[*nobjs] = kvmalloc(LARGE_SIZE, GFP_KERNEL_ACCOUNT);
 		ck_assert_ptr_nonnull(objs[(*nobjs)++]);
-		large += large_pages(20000);
+		large += large_pages(LARGE_SIZE);
 	}
 	set_active_memcg(NULL);
 	return large;
@@ -434,7 +437,7 @@ START_TEST(test_current_equals_slab_pages)
 	for (int t = 0; t < 3; t++) {
 		for (int i = 0; i < nobjs[t]; i += 2) {
 			if (ksize(objs[t][i]) > KMALLOC_MAX_CACHE_SIZE)
-				large[t] -= large_pages(20000);
+				large[t] -= large_pages(LARGE_SIZE);
 			kfree(objs[t][i]);
 			objs[t][i] = NULL;
 		}
@@ -607,6 +610,8 @@ START_TEST(test_max_fails_cleanly_and_frees_make_room)
 	quarantine_flush(NULL);
 	ck_assert_int_eq(kmem_cache_shrink(child_of(s, t)), 0);
 	ck_assert_int_eq(kmem_cache_shrink(child_of(s, o)), 0);
+	/* The 64 KiB blocks came from kmalloc-cg-64k: its child keeps one cached until shrunk. */
+	ck_assert_int_eq(kmem_cache_shrink(uslab_cache_find("kmalloc-cg-64k")), 0);
 	memcg_drain_all_stocks();
 	ck_assert_uint_eq(cur_pages(t), 0);
 	ck_assert_uint_eq(cur_pages(p), 0);
@@ -727,9 +732,10 @@ START_TEST(test_hundred_tenants_fill_free_destroy)
 	roots[0] = ht.a, roots[1] = ht.b, roots[2] = ht.c;
 	roots[3] = uslab_cache_find("kmalloc-cg-96");
 	roots[4] = uslab_cache_find("kmalloc-cg-1024");
-	roots[5] = NULL;
+	roots[5] = uslab_cache_find("kmalloc-cg-32k"); /* the 20000-byte blocks */
 	ck_assert_ptr_nonnull(roots[3]);
 	ck_assert_ptr_nonnull(roots[4]);
+	ck_assert_ptr_nonnull(roots[5]);
 	p = create(NULL, "hundred");
 
 	/* The parent's own level: a few objects of its own. */
@@ -739,7 +745,7 @@ START_TEST(test_hundred_tenants_fill_free_destroy)
 	set_active_memcg(NULL);
 	memcg_drain_all_stocks();
 	own_pages = cur_pages(p);
-	ck_assert_uint_eq(own_pages, children_pages(roots, 5, p));
+	ck_assert_uint_eq(own_pages, children_pages(roots, 6, p));
 	ck_assert_uint_gt(own_pages, 0);
 
 	for (int i = 0; i < HT_TENANTS; i++) {
@@ -755,11 +761,11 @@ START_TEST(test_hundred_tenants_fill_free_destroy)
 
 	rss1 = statm_resident();
 	for (int i = 0; i < HT_TENANTS; i++) {
-		unsigned long expect = children_pages(roots, 5, ht.tenants[i]) + ht.large[i][0] +
+		unsigned long expect = children_pages(roots, 6, ht.tenants[i]) + ht.large[i][0] +
 				       ht.large[i][1];
 
 		sum += expect;
-		for (int c = 0; c < 5; c++) {
+		for (int c = 0; c < 6; c++) {
 			child_name(roots[c], ht.tenants[i], names[i][c], sizeof(names[i][c]));
 			ck_assert_msg(slabinfo_has(names[i][c]), "%s not in slabinfo", names[i][c]);
 		}
@@ -767,17 +773,17 @@ START_TEST(test_hundred_tenants_fill_free_destroy)
 		ck_assert_int_eq(read_key(ht.tenants[i], "memory.stat", "kmalloc_large"),
 				 (long)((ht.large[i][0] + ht.large[i][1]) * PG));
 		ck_assert_int_eq(read_key(ht.tenants[i], "memory.stat", "slab"),
-				 (long)(children_pages(roots, 5, ht.tenants[i]) * PG));
+				 (long)(children_pages(roots, 6, ht.tenants[i]) * PG));
 	}
 	check_within_stock(p, own_pages + sum);
 	memcg_drain_all_stocks();
 	for (int i = 0; i < HT_TENANTS; i++)
-		ck_assert_uint_eq(cur_pages(ht.tenants[i]), children_pages(roots, 5, ht.tenants[i]) +
+		ck_assert_uint_eq(cur_pages(ht.tenants[i]), children_pages(roots, 6, ht.tenants[i]) +
 								    ht.large[i][0] + ht.large[i][1]);
 	ck_assert_uint_eq(cur_pages(p), own_pages + sum);
 	ck_assert_msg(rss1 - rss0 > (long)(sum / 2), "RSS grew by %ld pages for %lu charged",
 		      rss1 - rss0, sum);
-	for (int c = 0; c < 5; c++)
+	for (int c = 0; c < 6; c++)
 		validate_family(roots[c]);
 
 	/* Odd tenants free first, then every tenant goes, then the even ones free. */
@@ -790,15 +796,17 @@ START_TEST(test_hundred_tenants_fill_free_destroy)
 
 	ck_assert_int_eq(read_key(p, "cgroup.stat", "nr_dying_descendants"), 0);
 	for (int i = 0; i < HT_TENANTS; i++)
-		for (int c = 0; c < 5; c++) {
+		for (int c = 0; c < 6; c++) {
 			ck_assert_msg(!slabinfo_has(names[i][c]), "%s still in slabinfo", names[i][c]);
 			ck_assert_ptr_null(uslab_cache_find(names[i][c]));
 		}
 	memcg_drain_all_stocks();
 	ck_assert_uint_eq(cur_pages(p), own_pages);
-	ck_assert_uint_eq(cur_pages(p), children_pages(roots, 5, p));
+	ck_assert_uint_eq(cur_pages(p), children_pages(roots, 6, p));
 	ck_assert_int_eq(read_key(p, "memory.stat", "kmalloc_large"), 0);
 	ck_assert_int_eq(read_key(p, "memory.stat", "slab"), (long)(own_pages * PG));
+	/* Memory goes back to the OS after the decay period, or at once on a trim. */
+	uslab_trim();
 	rss2 = statm_resident();
 	/*
 	 * Sanitizer runtimes keep freed malloc memory (the cache structures) and
@@ -810,7 +818,7 @@ START_TEST(test_hundred_tenants_fill_free_destroy)
 
 	for (int i = 0; i < 64; i++)
 		kmem_cache_free(i % 2 ? ht.a : ht.c, own[i]);
-	for (int c = 0; c < 5; c++)
+	for (int c = 0; c < 6; c++)
 		validate_family(roots[c]);
 	ck_assert_int_eq(mem_cgroup_destroy(p), 0);
 	settle();
@@ -1394,7 +1402,7 @@ START_TEST(test_memory_stat_lines_consistent)
 	for (int i = 0; i < 50; i++)
 		ck_assert_ptr_nonnull(objs[n++] = kmalloc(400, GFP_KERNEL_ACCOUNT));
 	for (int i = 0; i < 3; i++)
-		ck_assert_ptr_nonnull(objs[n++] = kmalloc(30000, GFP_KERNEL_ACCOUNT));
+		ck_assert_ptr_nonnull(objs[n++] = kvmalloc(LARGE_SIZE, GFP_KERNEL_ACCOUNT));
 	set_active_memcg(NULL);
 
 	ck_assert_int_gt(mem_cgroup_read(l, "memory.stat", text, sizeof(text)), 0);
@@ -1407,7 +1415,7 @@ START_TEST(test_memory_stat_lines_consistent)
 	ck_assert_int_eq(st.reclaimable, (long)(slab_pages(child_of(rc, l)) * PG));
 	ck_assert_int_eq(st.unreclaimable,
 			 (long)((slab_pages(child_of(uc, l)) + slab_pages(child_of(km, l))) * PG));
-	ck_assert_int_eq(st.large, (long)(3 * large_pages(30000) * PG));
+	ck_assert_int_eq(st.large, (long)(3 * large_pages(LARGE_SIZE) * PG));
 	ck_assert_int_eq(read_key(l, "memory.stat", "slab.mc-stat-rcl"),
 			 (long)(slab_pages(child_of(rc, l)) * PG));
 	ck_assert_int_eq(read_key(l, "memory.stat", "slab.mc-stat-unr"),

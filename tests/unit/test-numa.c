@@ -510,6 +510,9 @@ START_TEST(test_alloc_local_node)
 }
 END_TEST
 
+/* Above the largest kmalloc class: whole pages from kvmalloc (kmalloc_large). */
+#define LARGE_BYTES (KMALLOC_MAX_SIZE + ((size_t)1 << 20))
+
 /* kmalloc_node() and kzalloc_node() give memory of the node asked for, at every size. */
 START_TEST(test_kmalloc_node_sizes)
 {
@@ -577,16 +580,16 @@ START_TEST(test_kmalloc_node_sizes)
 			settle();
 			for_each_node(m)
 				ck_assert_int_eq(uslab_node_pages(m, NULL, &before[m]), 0);
-			p = kmalloc_node((size_t)1 << 20, GFP_KERNEL, node);
+			p = kvmalloc_node(LARGE_BYTES, GFP_KERNEL, node);
 			ck_assert_ptr_nonnull(p);
 			for_each_node(m) {
 				ck_assert_int_eq(uslab_node_pages(m, NULL, &now), 0);
 				if (m == node)
-					ck_assert_uint_eq(now, before[m] + ((1ul << 20) >> PAGE_SHIFT));
+					ck_assert_uint_eq(now, before[m] + (LARGE_BYTES >> PAGE_SHIFT));
 				else if (m != cpu_to_node(0))
 					ck_assert_uint_eq(now, before[m]);
 			}
-			kfree(p);
+			kvfree(p);
 			ck_assert_int_eq(uslab_node_pages(node, NULL, &now), 0);
 			ck_assert_uint_eq(now, before[node]);
 		}
@@ -1245,11 +1248,11 @@ START_TEST(test_thisnode)
 				ck_assert_int_eq(errno, ENOMEM);
 			}
 			errno = 0;
-			p = kmalloc_node((size_t)1 << 20, GFP_KERNEL | __GFP_THISNODE, bad);
+			p = kvmalloc_node(LARGE_BYTES, GFP_KERNEL | __GFP_THISNODE, bad);
 			ck_assert_ptr_null(p);
 			ck_assert_int_eq(errno, ENOMEM);
 			errno = 0;
-			p = kmalloc_node(65536, GFP_KERNEL | __GFP_THISNODE, bad);
+			p = kvmalloc_node(LARGE_BYTES, GFP_KERNEL | __GFP_THISNODE, bad);
 			ck_assert_ptr_null(p);
 			ck_assert_int_eq(errno, ENOMEM);
 			settle();
@@ -1269,7 +1272,7 @@ START_TEST(test_thisnode)
 		ck_assert_ptr_nonnull(p);
 		ck_assert_int_eq(uslab_obj_node(p), nearest_outside(bad, 1u << bad));
 		kmem_cache_free(s, p);
-		p = kmalloc_node(65536, GFP_KERNEL, bad);
+		p = kvmalloc_node(LARGE_BYTES, GFP_KERNEL, bad);
 		ck_assert_ptr_nonnull(p);
 		ck_assert_int_eq(uslab_obj_node(p), nearest_outside(bad, 1u << bad));
 		kfree(p);
@@ -1282,7 +1285,7 @@ START_TEST(test_thisnode)
 			ck_assert_ptr_nonnull(p);
 			ck_assert_int_eq(uslab_obj_node(p), bad);
 			kmem_cache_free(s, p);
-			p = kmalloc_node(65536, GFP_KERNEL | __GFP_THISNODE, bad);
+			p = kvmalloc_node(LARGE_BYTES, GFP_KERNEL | __GFP_THISNODE, bad);
 			ck_assert_ptr_nonnull(p);
 			ck_assert_int_eq(uslab_obj_node(p), bad);
 			kfree(p);
@@ -1313,7 +1316,7 @@ START_TEST(test_thisnode_large_bookkeeping)
 	init_machine(SPEC_4NODES, false);
 	set_cpu(node_cpu(0, 0));
 	/* Find the cache of the bookkeeping record through the page map, then empty node 0 of it. */
-	p = kmalloc_node(65536, GFP_KERNEL, 1);
+	p = kvmalloc_node(LARGE_BYTES, GFP_KERNEL, 1);
 	ck_assert_ptr_nonnull(p);
 	v = pagemap_lookup(p);
 	ck_assert(v & PAGEMAP_LARGE);
@@ -1326,10 +1329,10 @@ START_TEST(test_thisnode_large_bookkeeping)
 
 	set_fail_mask(1u << 0);
 	errno = 0;
-	p = kmalloc_node(65536, GFP_KERNEL | __GFP_THISNODE, 1);
+	p = kvmalloc_node(LARGE_BYTES, GFP_KERNEL | __GFP_THISNODE, 1);
 	set_fail_mask(0);
 	ck_assert_msg(p != NULL,
-		      "kmalloc_node(65536, __GFP_THISNODE, 1) from a CPU of node 0 failed (errno %d) "
+		      "kvmalloc_node(LARGE_BYTES, __GFP_THISNODE, 1) from a CPU of node 0 failed (errno %d) "
 		      "while node 1 can give pages: only node 0 (the caller's) cannot give memory",
 		      errno);
 	ck_assert_int_eq(uslab_obj_node(p), 1);

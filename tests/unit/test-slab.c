@@ -1095,8 +1095,22 @@ END_TEST
 /* kmalloc                                                                           */
 /* ================================================================================ */
 
-static const unsigned int kmalloc_classes[] = { 8,   16,  32,   64,   96,   128, 192,
-						256, 512, 1024, 2048, 4096, 8192 };
+static const unsigned int kmalloc_classes[] = {
+	8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
+	16u << 10, 32u << 10, 64u << 10, 128u << 10, 256u << 10, 512u << 10,
+	1u << 20, 2u << 20, 4u << 20,
+};
+
+/* The kernel's names: kmalloc-8192, kmalloc-16k, kmalloc-4M. */
+static void class_name(char *buf, size_t len, const char *prefix, unsigned int size)
+{
+	if (size >= (1u << 20))
+		snprintf(buf, len, "%s%uM", prefix, size >> 20);
+	else if (size > 8192)
+		snprintf(buf, len, "%s%uk", prefix, size >> 10);
+	else
+		snprintf(buf, len, "%s%u", prefix, size);
+}
 
 static unsigned int expected_class(size_t size)
 {
@@ -1116,7 +1130,7 @@ static void check_kmalloc_size(size_t size, gfp_t gfp, const char *prefix)
 	void *p = kmalloc(size, gfp);
 
 	ck_assert_msg(p != NULL, "kmalloc(%zu) failed", size);
-	snprintf(name, sizeof(name), "%s%u", prefix, cls);
+	class_name(name, sizeof(name), prefix, cls);
 	ck_assert_msg(uslab_obj_cache(p) != NULL, "kmalloc(%zu): no cache", size);
 	ck_assert_msg(strcmp(uslab_cache_name(uslab_obj_cache(p)), name) == 0,
 		      "kmalloc(%zu, %#x) from %s, want %s", size, gfp,
@@ -1135,14 +1149,18 @@ START_TEST(test_kmalloc_class_boundaries)
 
 		check_kmalloc_size(c - 1, GFP_KERNEL, "kmalloc-");
 		check_kmalloc_size(c, GFP_KERNEL, "kmalloc-");
-		if (c < 8192)
+		if (c < KMALLOC_MAX_CACHE_SIZE)
 			check_kmalloc_size(c + 1, GFP_KERNEL, "kmalloc-");
 	}
-	/* And every size in between. */
-	for (size_t size = 1; size <= KMALLOC_MAX_CACHE_SIZE; size++)
+	/* And every size in between, up to where the classes are pages apart. */
+	for (size_t size = 1; size <= 20000; size++)
+		check_kmalloc_size(size, GFP_KERNEL, "kmalloc-");
+	for (size_t size = 20000; size <= KMALLOC_MAX_CACHE_SIZE; size += 4093)
 		check_kmalloc_size(size, GFP_KERNEL, "kmalloc-");
 	VALIDATE(uslab_cache_find("kmalloc-64"));
 	VALIDATE(uslab_cache_find("kmalloc-8192"));
+	VALIDATE(uslab_cache_find("kmalloc-16k"));
+	VALIDATE(uslab_cache_find("kmalloc-4M"));
 }
 END_TEST
 
@@ -1179,14 +1197,36 @@ START_TEST(test_kmalloc_zero_size_and_null)
 }
 END_TEST
 
+/*
+ * The big classes (above a page) are slab caches like the small ones:
+ * naturally aligned to the page, charged and counted per slab, their
+ * objects cached per CPU, so freeing and allocating again costs no system
+ * call. Above KMALLOC_MAX_SIZE, kvmalloc() gives whole pages (kmalloc_large).
+ */
 START_TEST(test_kmalloc_large_blocks)
 {
 	static const size_t sizes[] = { 8193, 12288, 12289, 100000, 1u << 20, KMALLOC_MAX_SIZE };
+	static const size_t vsizes[] = { KMALLOC_MAX_SIZE + 1, KMALLOC_MAX_SIZE + 4096,
+					 (6u << 20) + 123 };
 
 	lib_init(true);
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
-		size_t want = (sizes[i] + 4095) & ~(size_t)4095;
+		size_t want = expected_class(sizes[i]);
 		unsigned char *p = kmalloc(sizes[i], GFP_KERNEL);
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_ptr_nonnull(uslab_obj_cache(p));
+		ck_assert_uint_eq(ksize(p), want);
+		ck_assert_uint_eq((uintptr_t)p % 4096, 0);
+		ck_assert_int_eq(uslab_obj_node(p), 0);
+		ck_assert_int_eq(uslab_obj_node(p + want - 1), 0);
+		memset(p, 0x77, want);
+		kfree(p);
+		ck_assert_uint_eq(ksize(p), 0); /* freed: not a block any more */
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(vsizes); i++) {
+		size_t want = (vsizes[i] + 4095) & ~(size_t)4095;
+		unsigned char *p = kvmalloc(vsizes[i], GFP_KERNEL);
 
 		ck_assert_ptr_nonnull(p);
 		ck_assert_ptr_null(uslab_obj_cache(p));
@@ -1195,7 +1235,7 @@ START_TEST(test_kmalloc_large_blocks)
 		ck_assert_int_eq(uslab_obj_node(p), 0);
 		ck_assert_int_eq(uslab_obj_node(p + want - 1), 0);
 		memset(p, 0x77, want);
-		kfree(p);
+		kvfree(p);
 		ck_assert_int_eq(uslab_obj_node(p), -1); /* pages gone from the page map */
 	}
 	unsigned char *z = kzalloc(20000, GFP_KERNEL);
@@ -1204,6 +1244,54 @@ START_TEST(test_kmalloc_large_blocks)
 	z = kmalloc_node(20000, GFP_KERNEL, 0);
 	ck_assert_int_eq(uslab_obj_node(z), 0);
 	kfree(z);
+	z = kvzalloc(KMALLOC_MAX_SIZE + 1, GFP_KERNEL);
+	ck_assert(bytes_all(z, 0, KMALLOC_MAX_SIZE + 1));
+	kvfree(z);
+}
+END_TEST
+
+/*
+ * Every boundary of the big classes, size - 1, size and size + 1, with ksize;
+ * and a buffer freed and allocated again comes back from the per-CPU array
+ * with no page-provider call at all.
+ */
+START_TEST(test_kmalloc_big_class_boundaries_and_reuse)
+{
+	struct uslab_page_stats st0, st1;
+
+	lib_init(true);
+	for (size_t i = 0; i < ARRAY_SIZE(kmalloc_classes); i++) {
+		size_t c = kmalloc_classes[i];
+
+		if (c <= 8192)
+			continue;
+		for (size_t size = c - 1; size <= c + 1 && size <= KMALLOC_MAX_SIZE; size++) {
+			unsigned char *p = kmalloc(size, GFP_KERNEL);
+			size_t cls = expected_class(size);
+
+			ck_assert_ptr_nonnull(p);
+			ck_assert_uint_eq(ksize(p), cls);
+			ck_assert_uint_eq((uintptr_t)p % 4096, 0);
+			p[0] = 1;
+			p[cls - 1] = 2;
+			kfree(p);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		kfree(kmalloc(1u << 20, GFP_KERNEL));
+	ck_assert_int_eq(uslab_node_page_stats(0, &st0), 0);
+	for (int i = 0; i < 1000; i++) {
+		void *p = kmalloc(1u << 20, GFP_KERNEL);
+
+		ck_assert_ptr_nonnull(p);
+		kfree(p);
+	}
+	ck_assert_int_eq(uslab_node_page_stats(0, &st1), 0);
+	ck_assert_uint_eq(st1.nr_mmap, st0.nr_mmap);
+	ck_assert_uint_eq(st1.nr_munmap, st0.nr_munmap);
+	ck_assert_uint_eq(st1.nr_madvise, st0.nr_madvise);
+	ck_assert_uint_eq(st1.mapped, st0.mapped);
+	VALIDATE(uslab_cache_find("kmalloc-1M"));
 }
 END_TEST
 
@@ -1226,13 +1314,14 @@ START_TEST(test_kmalloc_power_of_two_classes_naturally_aligned)
 	for (size_t i = 0; i < ARRAY_SIZE(kmalloc_classes); i++) {
 		unsigned int c = kmalloc_classes[i];
 		unsigned int align = c & (c - 1) ? 8 : MIN(c, 4096u);
+		int n = c > (64u << 10) ? 3 : 40;
 		void *p[40];
 
-		for (int j = 0; j < 40; j++) {
+		for (int j = 0; j < n; j++) {
 			p[j] = kmalloc(c, GFP_KERNEL);
 			ck_assert_msg((uintptr_t)p[j] % align == 0, "kmalloc(%u) = %p", c, p[j]);
 		}
-		for (int j = 0; j < 40; j++)
+		for (int j = 0; j < n; j++)
 			kfree(p[j]);
 	}
 }
@@ -1304,7 +1393,8 @@ static bool check_pos(const unsigned char *p, size_t len)
 
 START_TEST(test_krealloc_keeps_contents)
 {
-	static const size_t steps[] = { 10, 24, 100, 200, 1000, 5000, 8192, 20000, 300000, 50, 7 };
+	static const size_t steps[] = { 10, 24, 100, 200, 1000, 5000, 8000, 8192, 8193, 20000,
+					300000, KMALLOC_MAX_SIZE, 50, 7 };
 	unsigned char *p, *q;
 	size_t cur;
 
@@ -1324,14 +1414,13 @@ START_TEST(test_krealloc_keeps_contents)
 		fill_pos(q, steps[i]);
 		p = q;
 		cur = steps[i];
-		if (steps[i] > KMALLOC_MAX_CACHE_SIZE)
-			ck_assert_ptr_null(uslab_obj_cache(p));
+		ck_assert_ptr_nonnull(uslab_obj_cache(p));
 	}
-	/* From a large block: krealloc to 0 frees it. */
+	/* Shrunk in place, still the 4 MiB block; krealloc to 0 frees it. */
 	p = krealloc(p, 30000, GFP_KERNEL);
-	ck_assert_ptr_null(uslab_obj_cache(p));
+	ck_assert_str_eq(uslab_cache_name(uslab_obj_cache(p)), "kmalloc-4M");
 	ck_assert_ptr_eq(krealloc(p, 0, GFP_KERNEL), ZERO_SIZE_PTR);
-	ck_assert_int_eq(uslab_obj_node(p), -1);
+	ck_assert_uint_eq(ksize(p), 0);
 	/* From ZERO_SIZE_PTR. */
 	p = krealloc(ZERO_SIZE_PTR, 40, GFP_KERNEL);
 	ck_assert_ptr_nonnull(p);
@@ -1411,13 +1500,13 @@ START_TEST(test_kstrdup_kstrndup_kmemdup)
 	ck_assert_ptr_ne(m, buf);
 	ck_assert_mem_eq(m, buf, sizeof(buf));
 	kfree(m);
-	/* A large copy comes from kmalloc_large. */
+	/* A large copy comes from a big class. */
 	unsigned char *big = malloc(20000);
 	for (int i = 0; i < 20000; i++)
 		big[i] = (unsigned char)(i * 13);
 	m = kmemdup(big, 20000, GFP_KERNEL);
 	ck_assert_ptr_nonnull(m);
-	ck_assert_ptr_null(uslab_obj_cache(m));
+	ck_assert_str_eq(uslab_cache_name(uslab_obj_cache(m)), "kmalloc-32k");
 	ck_assert_mem_eq(m, big, 20000);
 	kfree(m);
 	free(big);
@@ -1721,8 +1810,8 @@ START_TEST(test_slabinfo_format_matches_kernel)
 		}
 	}
 	ck_assert(seen_ours);
-	/* 3 kmalloc types x 13 classes, plus ours. */
-	ck_assert_int_eq(rows, 3 * 13 + 1);
+	/* 3 kmalloc types x 22 classes, plus ours. */
+	ck_assert_int_eq(rows, 3 * 22 + 1);
 	ck_assert_int_eq(caches, rows);
 	free(buf);
 	ck_assert_int_eq(uslab_slabinfo(NULL), -EINVAL);
@@ -1767,7 +1856,7 @@ START_TEST(test_misuse_is_reported_to_handler)
 	ck_assert_ptr_eq(rep.object, obj + 8);
 	ck_assert(pattern_check(obj, 64, 64));
 
-	large = kmalloc(3 * 4096 + 1, GFP_KERNEL);
+	large = kvmalloc(KMALLOC_MAX_SIZE + 3 * 4096 + 1, GFP_KERNEL);
 	kfree(large + 4096);
 	ck_assert_uint_eq(rep.count, 4);
 	ck_assert_ptr_eq(rep.object, large + 4096);
@@ -1897,6 +1986,10 @@ START_TEST(test_kmalloc_node_large_bad_node)
 	p = kmalloc_node(20000, GFP_KERNEL, (int)uslab_nr_node_ids() + 5);
 	ck_assert_msg(p == NULL, "kmalloc_node(20000, node %u) returned %p on node %d",
 		      uslab_nr_node_ids() + 5, p, uslab_obj_node(p));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	p = kvmalloc_node(KMALLOC_MAX_SIZE + 1, GFP_KERNEL, (int)uslab_nr_node_ids() + 5);
+	ck_assert_ptr_null(p);
 	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
@@ -2065,7 +2158,7 @@ START_TEST(test_threads_cross_free_keep_objects_private)
 	for (size_t i = 0; i < ARRAY_SIZE(kmalloc_classes); i++) {
 		char name[32];
 
-		snprintf(name, sizeof(name), "kmalloc-%u", kmalloc_classes[i]);
+		class_name(name, sizeof(name), "kmalloc-", kmalloc_classes[i]);
 		VALIDATE(uslab_cache_find(name));
 	}
 	ck_assert_int_eq(kmem_cache_shrink(thread_cache), 0);
@@ -2129,6 +2222,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_kmalloc_gfp_selects_cg_and_rcl_caches);
 	tcase_add_test(tc, test_kmalloc_zero_size_and_null);
 	tcase_add_test(tc, test_kmalloc_large_blocks);
+	tcase_add_test(tc, test_kmalloc_big_class_boundaries_and_reuse);
 	tcase_add_test(tc, test_kmalloc_above_max_size_is_einval);
 	tcase_add_test(tc, test_kmalloc_power_of_two_classes_naturally_aligned);
 	tcase_add_test(tc, test_kzalloc_zeroes_dirty_memory);

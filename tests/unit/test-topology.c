@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -82,6 +83,14 @@ static unsigned long node_mapped(int node)
 
 	ck_assert_int_eq(uslab_node_pages(node, &mapped, NULL), 0);
 	return mapped;
+}
+
+static struct uslab_page_stats node_stats(int node)
+{
+	struct uslab_page_stats st;
+
+	ck_assert_int_eq(uslab_node_page_stats(node, &st), 0);
+	return st;
 }
 
 /* ---- discovery ---------------------------------------------------------- */
@@ -572,8 +581,20 @@ START_TEST(test_pages_alignment_accounting)
 		for (unsigned int i = 0; i < ARRAY_SIZE(pages); i++)
 			topology_free_pages(p[n][i], pages[i] * PAGE_SIZE, n);
 	for (int n = 0; n < 4; n++) {
+		unsigned long node_total = 0;
+
+		for (unsigned int i = 0; i < ARRAY_SIZE(pages); i++)
+			node_total += pages[i];
+		/* Every freed page stays cached for reuse, until a trim. */
 		ck_assert_uint_eq(node_in_use(n), 0);
-		ck_assert_uint_le(node_mapped(n), CHUNK_PAGES);	/* at most the spare */
+		ck_assert_uint_eq(node_stats(n).pooled, node_total);
+		ck_assert_uint_eq(topology_pages_pooled(n), node_total);
+	}
+	ck_assert_uint_eq(topology_pages_pooled(-1), total);
+	ck_assert_uint_eq(topology_pages_purge(-1, true), total);
+	for (int n = 0; n < 4; n++) {
+		ck_assert_uint_eq(node_stats(n).pooled, 0);
+		ck_assert_uint_eq(node_mapped(n), 0);
 	}
 	ck_assert_uint_gt(total, 0);
 }
@@ -597,6 +618,8 @@ START_TEST(test_pages_bad_args)
 	ck_assert_int_eq(uslab_node_pages(-1, NULL, NULL), -EINVAL);
 	ck_assert_int_eq(uslab_node_pages(2, NULL, NULL), -EINVAL);
 	ck_assert_int_eq(uslab_node_pages(1, NULL, NULL), 0);
+	ck_assert_int_eq(uslab_node_page_stats(1, NULL), -EINVAL);
+	ck_assert_int_eq(uslab_node_page_stats(2, &(struct uslab_page_stats){ 0 }), -EINVAL);
 	ck_assert_uint_eq(node_in_use(0), 0);
 }
 END_TEST
@@ -626,13 +649,19 @@ START_TEST(test_pages_reuse)
 	topology_free_pages(b, 2 * PAGE_SIZE, 1);
 	topology_free_pages(c, 8 * PAGE_SIZE, 1);
 
-	/* Growing and shrinking by many chunks' worth maps no more the second time. */
+	/*
+	 * Growing and shrinking by many chunks' worth, again and again: after
+	 * the first round the page cache serves everything, without a single
+	 * system call (a repeated burst costs no mmap, madvise or fault).
+	 */
 	enum { N = 3 * CHUNK_PAGES / 16 };
 	static void *v[N];
-	for (int round = 0; round < 2; round++) {
+	struct uslab_page_stats first = { 0 }, now;
+	for (int round = 0; round < 4; round++) {
 		for (int i = 0; i < N; i++) {
 			v[i] = topology_alloc_pages(0, 16 * PAGE_SIZE);
 			ck_assert_ptr_nonnull(v[i]);
+			memset(v[i], round, 16 * PAGE_SIZE);
 		}
 		if (round == 0)
 			mapped = node_mapped(0);
@@ -641,8 +670,15 @@ START_TEST(test_pages_reuse)
 		ck_assert_uint_le(mapped, 4 * CHUNK_PAGES);
 		for (int i = 0; i < N; i++)
 			topology_free_pages(v[i], 16 * PAGE_SIZE, 0);
-		ck_assert_uint_le(node_mapped(0), CHUNK_PAGES);
+		ck_assert_uint_eq(node_stats(0).pooled, (unsigned long)N * 16);
+		if (round == 0)
+			first = node_stats(0);
 	}
+	now = node_stats(0);
+	ck_assert_uint_eq(now.nr_mmap, first.nr_mmap);
+	ck_assert_uint_eq(now.nr_munmap, first.nr_munmap);
+	ck_assert_uint_eq(now.nr_madvise, first.nr_madvise);
+	ck_assert_uint_eq(now.purged, first.purged);
 }
 END_TEST
 
@@ -678,7 +714,9 @@ START_TEST(test_pages_first_fit)
 		if (i != 2)
 			topology_free_pages(p[i], PAGE_SIZE, 0);
 	ck_assert_uint_eq(node_in_use(0), 0);
-	ck_assert_uint_eq(node_mapped(0), CHUNK_PAGES);
+	ck_assert_uint_eq(node_mapped(0), 2 * CHUNK_PAGES);	/* cached, until a trim */
+	topology_pages_purge(0, true);
+	ck_assert_uint_eq(node_mapped(0), 0);
 }
 END_TEST
 
@@ -697,7 +735,7 @@ static long rss_pages(void)
 /* Pages of [p, p+len) in memory; an unmapped range has none. */
 static unsigned long resident_in(void *p, size_t len)
 {
-	unsigned char vec[TOPOLOGY_PAGES_MAX_RUN + 1];
+	unsigned char vec[4 * TOPOLOGY_PAGES_MAX_RUN * 4];
 	unsigned long n = 0;
 
 	ck_assert_uint_le(len / PAGE_SIZE, sizeof(vec));
@@ -710,10 +748,22 @@ static unsigned long resident_in(void *p, size_t len)
 	return n;
 }
 
-START_TEST(test_pages_rss_drops)
+/* Touch every page of @p, @pages long. */
+static void touch_pages(void *p, size_t pages)
+{
+	for (size_t k = 0; k < pages; k++)
+		((volatile char *)p)[k * PAGE_SIZE] = 1;
+}
+
+/*
+ * The page cache keeps freed pages resident; a trim gives back every one at
+ * once (RSS and mincore fall), wholly free chunks and spans unmapped.
+ */
+START_TEST(test_pages_trim)
 {
 	enum { RUN = 4, N = (64 << 20) / (RUN * PAGE_SIZE) };	/* 64 MiB */
 	static void *v[N];
+	const size_t big_pages = TOPOLOGY_PAGES_MAX_RUN + 1;
 	long before, touched, after;
 	unsigned long still = 0;
 	void *big;
@@ -723,43 +773,168 @@ START_TEST(test_pages_rss_drops)
 	for (int i = 0; i < N; i++) {
 		v[i] = topology_alloc_pages(1, RUN * PAGE_SIZE);
 		ck_assert_ptr_nonnull(v[i]);
-		for (int k = 0; k < RUN; k++)
-			((volatile char *)v[i])[k * PAGE_SIZE] = 1;
+		touch_pages(v[i], RUN);
 	}
 	touched = rss_pages();
 	ck_assert_int_ge(touched - before, (long)N * RUN * 9 / 10);
 	for (int i = 0; i < N; i++)
-		ck_assert_uint_eq(resident_in(v[i], RUN * PAGE_SIZE), RUN);
-
-	for (int i = 0; i < N; i++)
 		topology_free_pages(v[i], RUN * PAGE_SIZE, 1);
-	after = rss_pages();
+	/* All cached, all still resident: a new burst would not fault. */
 	for (int i = 0; i < N; i++)
 		still += resident_in(v[i], RUN * PAGE_SIZE);
-	/* Only the bounded reserve stays in memory. */
-	ck_assert_uint_le(still, TOPOLOGY_PAGES_RESERVE);
-	/* Slack for what else the process touched meanwhile (stdio, check). */
-	ck_assert_int_ge(touched - after, (long)N * RUN - TOPOLOGY_PAGES_RESERVE - 512);
+	ck_assert_uint_eq(still, (unsigned long)N * RUN);
+	ck_assert_uint_eq(node_stats(1).pooled, (unsigned long)N * RUN);
 	ck_assert_uint_eq(node_in_use(1), 0);
-	ck_assert_uint_le(node_mapped(1), CHUNK_PAGES);
 
-	/* Draining gives back the reserve and the spare too. */
-	topology_drain_pages(-1);
+	ck_assert_uint_eq(topology_pages_purge(-1, true), (unsigned long)N * RUN);
+	after = rss_pages();
 	still = 0;
 	for (int i = 0; i < N; i++)
 		still += resident_in(v[i], RUN * PAGE_SIZE);
 	ck_assert_uint_eq(still, 0);
+	/* Slack for what else the process touched meanwhile (stdio, check). */
+	ck_assert_int_ge(touched - after, (long)N * RUN - 512);
 	ck_assert_uint_eq(node_mapped(1), 0);
+	ck_assert_uint_eq(node_stats(1).pooled, 0);
 
-	/* A large allocation is unmapped on free. */
-	big = topology_alloc_pages(0, (TOPOLOGY_PAGES_MAX_RUN + 1) * PAGE_SIZE);
+	/* A span is cached too, and unmapped by the trim. */
+	big = topology_alloc_pages(0, big_pages * PAGE_SIZE);
 	ck_assert_ptr_nonnull(big);
-	memset(big, 3, (TOPOLOGY_PAGES_MAX_RUN + 1) * PAGE_SIZE);
-	ck_assert_uint_eq(resident_in(big, (TOPOLOGY_PAGES_MAX_RUN + 1) * PAGE_SIZE),
-			  TOPOLOGY_PAGES_MAX_RUN + 1);
-	ck_assert_uint_eq(node_mapped(0), TOPOLOGY_PAGES_MAX_RUN + 1);
-	topology_free_pages(big, (TOPOLOGY_PAGES_MAX_RUN + 1) * PAGE_SIZE, 0);
-	ck_assert_uint_eq(resident_in(big, (TOPOLOGY_PAGES_MAX_RUN + 1) * PAGE_SIZE), 0);
+	touch_pages(big, big_pages);
+	ck_assert_uint_eq(node_mapped(0), big_pages);
+	topology_free_pages(big, big_pages * PAGE_SIZE, 0);
+	ck_assert_uint_eq(resident_in(big, big_pages * PAGE_SIZE), big_pages);
+	ck_assert_uint_eq(node_stats(0).pooled, big_pages);
+	ck_assert_uint_eq(topology_pages_purge(0, true), big_pages);
+	ck_assert_uint_eq(resident_in(big, big_pages * PAGE_SIZE), 0);
+	ck_assert_uint_eq(node_mapped(0), 0);
+}
+END_TEST
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The decay returns exactly what has been free for the decay period:
+ * neighbouring old pages in one madvise, young ones kept. Time is what is
+ * tested here, so the test waits for it (polling the clock, not sleeping a
+ * guess).
+ */
+START_TEST(test_pages_decay)
+{
+	enum { DECAY = 200, RUNS = 8, RUN = 8 };
+	void *old[RUNS], *young;
+	struct uslab_page_stats st0, st1;
+	uint64_t t0;
+
+	ck_assert_int_eq(topology_init("node:1 core:1 pu:1"), 0);
+	topology_pages_set_decay(DECAY, false);
+	ck_assert_uint_eq(topology_pages_decay_ms(), DECAY);
+	for (int i = 0; i < RUNS; i++) {
+		old[i] = topology_alloc_pages(0, RUN * PAGE_SIZE);
+		ck_assert_ptr_nonnull(old[i]);
+		touch_pages(old[i], RUN);
+	}
+	young = topology_alloc_pages(0, RUN * PAGE_SIZE);
+	touch_pages(young, RUN);
+	/* Neighbours, so that the decay can return them with one call. */
+	for (int i = 1; i < RUNS; i++)
+		ck_assert_ptr_eq(old[i], (char *)old[0] + (size_t)i * RUN * PAGE_SIZE);
+	t0 = mono_ms();
+	for (int i = 0; i < RUNS; i++)
+		topology_free_pages(old[i], RUN * PAGE_SIZE, 0);
+	st0 = node_stats(0);
+	/* Too young: the decay leaves them (unless this thread was descheduled for the period). */
+	if (topology_pages_purge(0, false) != 0)
+		ck_assert_uint_ge(mono_ms() - t0, DECAY);
+	while (mono_ms() - t0 < DECAY + 20)	/* COARSE clock granularity */
+		;
+	topology_free_pages(young, RUN * PAGE_SIZE, 0);
+	ck_assert_uint_eq(topology_pages_purge(0, false), RUNS * RUN);
+	st1 = node_stats(0);
+	ck_assert_uint_eq(st1.nr_madvise - st0.nr_madvise, 1);		/* coalesced */
+	ck_assert_uint_eq(st1.pooled, RUN);				/* the young one */
+	for (int i = 0; i < RUNS; i++)
+		ck_assert_uint_eq(resident_in(old[i], RUN * PAGE_SIZE), 0);
+	ck_assert_uint_eq(resident_in(young, RUN * PAGE_SIZE), RUN);
+	/* Reusing a purged run is fine: it faults in zeroed pages. */
+	void *again = topology_alloc_pages(0, RUN * PAGE_SIZE);
+	ck_assert_ptr_eq(again, old[0]);
+	ck_assert_int_eq(((char *)again)[0], 0);
+	topology_free_pages(again, RUN * PAGE_SIZE, 0);
+	topology_pages_set_decay(TOPOLOGY_DECAY_MS_DEFAULT, false);
+}
+END_TEST
+
+/* A decay of 0: nothing is cached, every free returns its pages at once. */
+START_TEST(test_pages_no_decay)
+{
+	const size_t big_pages = TOPOLOGY_PAGES_MAX_RUN * 2;
+	void *p, *big;
+
+	ck_assert_int_eq(topology_init("node:1 core:1 pu:1"), 0);
+	topology_pages_set_decay(0, false);
+	p = topology_alloc_pages(0, 4 * PAGE_SIZE);
+	ck_assert_ptr_nonnull(p);
+	touch_pages(p, 4);
+	big = topology_alloc_pages(0, big_pages * PAGE_SIZE);
+	ck_assert_ptr_nonnull(big);
+	touch_pages(big, big_pages);
+	topology_free_pages(big, big_pages * PAGE_SIZE, 0);
+	ck_assert_uint_eq(resident_in(big, big_pages * PAGE_SIZE), 0);
+	ck_assert_uint_eq(node_mapped(0), CHUNK_PAGES);
+	topology_free_pages(p, 4 * PAGE_SIZE, 0);
+	ck_assert_uint_eq(node_stats(0).pooled, 0);
+	ck_assert_uint_eq(node_mapped(0), 0);		/* the wholly free chunk went too */
+	ck_assert_uint_eq(node_stats(0).purged, big_pages + 4);
+	topology_pages_set_decay(TOPOLOGY_DECAY_MS_DEFAULT, false);
+}
+END_TEST
+
+/* Spans: reused best fit, split, merged again, without a system call. */
+START_TEST(test_pages_spans)
+{
+	const size_t M = TOPOLOGY_PAGES_MAX_RUN * 2;	/* 1 MiB */
+	struct uslab_page_stats st0, st1;
+	char *a, *b, *c, *d;
+
+	ck_assert_int_eq(topology_init("node:1 core:1 pu:1"), 0);
+	a = topology_alloc_pages(0, 4 * M * PAGE_SIZE);
+	ck_assert_ptr_nonnull(a);
+	touch_pages(a, 4 * M);
+	topology_free_pages(a, 4 * M * PAGE_SIZE, 0);
+	st0 = node_stats(0);
+	/* The same size again: the same mapping. */
+	b = topology_alloc_pages(0, 4 * M * PAGE_SIZE);
+	ck_assert_ptr_eq(b, a);
+	topology_free_pages(b, 4 * M * PAGE_SIZE, 0);
+	/* Smaller: the head of the cached span; the tail stays cached. */
+	b = topology_alloc_pages(0, M * PAGE_SIZE);
+	ck_assert_ptr_eq(b, a);
+	ck_assert_uint_eq(node_stats(0).pooled, 3 * M);
+	c = topology_alloc_pages(0, (M + 1) * PAGE_SIZE);
+	ck_assert_ptr_eq(c, a + M * PAGE_SIZE);
+	d = topology_alloc_pages(0, (2 * M - 1) * PAGE_SIZE);
+	ck_assert_ptr_eq(d, a + (2 * M + 1) * PAGE_SIZE);
+	ck_assert_uint_eq(node_stats(0).pooled, 0);
+	ck_assert_uint_eq(node_in_use(0), 4 * M);
+	/* Freed in any order, they merge back into one span. */
+	topology_free_pages(c, (M + 1) * PAGE_SIZE, 0);
+	topology_free_pages(b, M * PAGE_SIZE, 0);
+	topology_free_pages(d, (2 * M - 1) * PAGE_SIZE, 0);
+	b = topology_alloc_pages(0, 4 * M * PAGE_SIZE);
+	ck_assert_ptr_eq(b, a);
+	st1 = node_stats(0);
+	ck_assert_uint_eq(st1.nr_mmap, st0.nr_mmap);
+	ck_assert_uint_eq(st1.nr_munmap, st0.nr_munmap);
+	ck_assert_uint_eq(st1.mapped, 4 * M);
+	topology_free_pages(b, 4 * M * PAGE_SIZE, 0);
+	ck_assert_uint_eq(topology_pages_purge(0, true), 4 * M);
 	ck_assert_uint_eq(node_mapped(0), 0);
 }
 END_TEST
@@ -930,8 +1105,11 @@ START_TEST(test_pages_threads)
 	}
 	for (int n = 0; n < 4; n++) {
 		ck_assert_uint_eq(node_in_use(n), 0);
-		ck_assert_uint_le(node_mapped(n), CHUNK_PAGES);
+		ck_assert_uint_eq(node_stats(n).pooled, topology_pages_pooled(n));
 	}
+	topology_pages_purge(-1, true);
+	for (int n = 0; n < 4; n++)
+		ck_assert_uint_eq(node_mapped(n), 0);
 }
 END_TEST
 
@@ -1061,7 +1239,10 @@ static Suite *topology_suite(void)
 	tcase_add_test(tc, test_pages_bad_args);
 	tcase_add_test(tc, test_pages_reuse);
 	tcase_add_test(tc, test_pages_first_fit);
-	tcase_add_test(tc, test_pages_rss_drops);
+	tcase_add_test(tc, test_pages_trim);
+	tcase_add_test(tc, test_pages_decay);
+	tcase_add_test(tc, test_pages_no_decay);
+	tcase_add_test(tc, test_pages_spans);
 	tcase_add_test(tc, test_pages_fail_hook);
 	tcase_add_test(tc, test_pages_os_failure);
 	tcase_add_test_raise_signal(tc, test_pages_double_free_aborts, SIGABRT);
