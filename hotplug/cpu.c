@@ -274,3 +274,14 @@ void cpuhp_remove_state(int handle)
 	}
 	cpus_write_unlock();
 }
+
+void hotplug_fork(enum fork_phase phase)
+{
+	if (phase == FORK_PREPARE) {
+		percpu_rwsem_fork(&cpu_hotplug_lock, phase);
+		percpu_rwsem_fork(&mem_hotplug_lock, phase);
+	} else {
+		percpu_rwsem_fork(&mem_hotplug_lock, phase);
+		percpu_rwsem_fork(&cpu_hotplug_lock, phase);
+	}
+}

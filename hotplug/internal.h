@@ -148,6 +148,7 @@ bool lockdep_mems_held(void);
 enum percpu_rwsem_id {
 	PERCPU_RWSEM_CPUS,
 	PERCPU_RWSEM_MEMS,
+	PERCPU_RWSEM_RCU_GATE,  /* lib/rcu.c's fork gate */
 	PERCPU_RWSEM_NR
 };
 
@@ -203,6 +204,15 @@ void percpu_up_write(struct percpu_rwsem *sem);
 bool percpu_rwsem_held(const struct percpu_rwsem *sem);
 /* The caller holds @sem for writing. */
 bool percpu_rwsem_write_held(const struct percpu_rwsem *sem);
+/*
+ * percpu_rwsem_fork - @sem at fork(). Prepare takes the write side, unless
+ * the forking thread holds the read side (then no writer can be inside);
+ * the parent releases it; the child makes the semaphore new, with only the
+ * forking thread's own read (if any) counted: the other threads are gone.
+ */
+void percpu_rwsem_fork(struct percpu_rwsem *sem, enum fork_phase phase);
+/* hotplug/cpu.c: both hotplug semaphores at fork (cpus, then mems). */
+void hotplug_fork(enum fork_phase phase);
 /* Introspection for assertions and tests; racy by nature. */
 bool percpu_rwsem_writer_pending(const struct percpu_rwsem *sem);
 unsigned int percpu_rwsem_nr_waiting(struct percpu_rwsem *sem);

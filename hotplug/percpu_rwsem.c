@@ -115,6 +115,7 @@ void percpu_down_read(struct percpu_rwsem *sem)
 	}
 	me->slot = slot;
 	me->depth = 1;
+	uslab_locks_held++;
 }
 
 void percpu_up_read(struct percpu_rwsem *sem)
@@ -124,6 +125,7 @@ void percpu_up_read(struct percpu_rwsem *sem)
 	USLAB_ASSERT(me->depth > 0);
 	if (--me->depth > 0 || me->writer)
 		return;
+	uslab_locks_held--;
 	__atomic_fetch_sub(&sem->slot[me->slot].readers, 1, __ATOMIC_SEQ_CST);
 	if (unlikely(__atomic_load_n(&sem->writer, __ATOMIC_SEQ_CST))) {
 		pthread_mutex_lock(&sem->wait_lock);
@@ -159,6 +161,7 @@ void percpu_down_write(struct percpu_rwsem *sem)
 		pthread_cond_wait(&sem->writer_cv, &sem->wait_lock);
 	pthread_mutex_unlock(&sem->wait_lock);
 	me->writer = true;
+	uslab_locks_held++;
 }
 
 void percpu_up_write(struct percpu_rwsem *sem)
@@ -167,6 +170,7 @@ void percpu_up_write(struct percpu_rwsem *sem)
 
 	USLAB_ASSERT(me->writer && me->depth == 0);
 	me->writer = false;
+	uslab_locks_held--;
 	pthread_mutex_lock(&sem->wait_lock);
 	__atomic_store_n(&sem->writer, 0, __ATOMIC_SEQ_CST);
 	pthread_cond_broadcast(&sem->readers_cv);
@@ -174,6 +178,41 @@ void percpu_up_write(struct percpu_rwsem *sem)
 	pthread_mutex_unlock(&sem->writer_mutex);
 	if (config_debug)
 		lock_witness_release(sem->level);
+}
+
+void percpu_rwsem_fork(struct percpu_rwsem *sem, enum fork_phase phase)
+{
+	struct percpu_rwsem_tls *me = percpu_rwsem_me(sem);
+
+	if (phase == FORK_PREPARE) {
+		if (me->depth == 0)
+			percpu_down_write(sem);
+		return;
+	}
+	if (phase == FORK_PARENT) {
+		if (me->writer)
+			percpu_up_write(sem);
+		return;
+	}
+	/* Child: this thread is the only one; its read, if any, is the only reader. */
+	pthread_mutex_init(&sem->writer_mutex, NULL);
+	pthread_mutex_init(&sem->wait_lock, NULL);
+	pthread_cond_init(&sem->writer_cv, NULL);
+	pthread_cond_init(&sem->readers_cv, NULL);
+	sem->nr_waiting = 0;
+	/* Readers that were backing out of the writer left counts; only written when set (no COW). */
+	for (unsigned int c = 0; c < uslab_nr_cpu_ids(); c++)
+		if (sem->slot[c].readers)
+			sem->slot[c].readers = 0;
+	__atomic_store_n(&sem->writer, 0, __ATOMIC_SEQ_CST);
+	if (me->writer) {
+		me->writer = false;
+		uslab_locks_held--;
+		if (config_debug)
+			lock_witness_release(sem->level);
+	} else {
+		sem->slot[me->slot].readers = 1;
+	}
 }
 
 bool percpu_rwsem_held(const struct percpu_rwsem *sem)

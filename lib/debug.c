@@ -475,3 +475,8 @@ int debug_validate_object(struct kmem_cache *s, void *obj, uint8_t state)
 		return 0; /* poisoned for the tools: not readable */
 	return (*red_zone1(s, obj) == expect && *red_zone2(s, obj) == expect) ? 0 : -1;
 }
+
+void quarantine_fork(enum fork_phase phase)
+{
+	umutex_fork(&quarantine.lock, phase);
+}

@@ -199,3 +199,8 @@ int fault_init_from_env(void)
 	a.memcg = memcg[0] ? memcg : NULL;
 	return uslab_fail_setup(&a);
 }
+
+void fault_fork(enum fork_phase phase)
+{
+	umutex_fork(&fault_lock, phase);
+}

@@ -31,7 +31,7 @@ static bool env_flag(const char *name)
 }
 
 /* Steps already done: a failed initialisation resumes where it stopped. */
-static bool kmalloc_done, hotplug_done, atfork_done;
+static bool kmalloc_done, hotplug_done;
 
 static int do_init(const struct uslab_config *cfg)
 {
@@ -80,9 +80,7 @@ static int do_init(const struct uslab_config *cfg)
 	if (err)
 		return err;
 	reap_decay_init(decay_ms, lazy_free, reap_ms);
-	if (!atfork_done)
-		atfork_done = pthread_atfork(worker_fork_prepare, worker_fork_parent,
-					     worker_fork_child) == 0;
+	slab_fork_init();
 	__atomic_store_n(&uslab_initialized, true, __ATOMIC_RELEASE);
 	stats_init_from_env();
 	return 0;
@@ -109,4 +107,9 @@ int uslab_ensure_init(void)
 		err = do_init(NULL);
 	pthread_mutex_unlock(&init_lock);
 	return err;
+}
+
+void init_fork(enum fork_phase phase)
+{
+	pthread_mutex_fork(&init_lock, phase);
 }

@@ -6,21 +6,22 @@
  * malloc_trim and malloc_stats are served by a private copy of uslab (the
  * library links libuslab_core and exports nothing else).
  *
- * Sizes. Requests go to kvmalloc(): 16 bytes .. 8 KiB to the kmalloc classes,
- * above that whole pages (kmalloc_large, also beyond KMALLOC_MAX_SIZE). Sizes
- * below 16 are rounded up to 16, so every block is 16-byte aligned as glibc
- * promises on x86-64 (power-of-two classes are aligned to their size up to
- * the page, 96 to 32 and 192 to 64, kmalloc_large to the page), and
- * malloc(0) is a unique 16-byte block, never ZERO_SIZE_PTR.
+ * Sizes. Requests go to kvmalloc(): 16 bytes .. 4 MiB to the kmalloc classes,
+ * above that whole pages (kmalloc_large). Sizes below 16 are rounded up to
+ * 16, so every block is 16-byte aligned as glibc promises on x86-64
+ * (power-of-two classes are aligned to their size up to the page, 96 to 32
+ * and 192 to 64, kmalloc_large to the page), and malloc(0) is a unique
+ * 16-byte block, never ZERO_SIZE_PTR.
  *
  * Alignment. memalign(a, n) with a <= 16 is malloc(n). Up to the page size
- * it asks kmalloc for max(n, a) rounded up to a power of two (above 8 KiB
- * the block is whole pages), whose natural alignment suffices. Beyond the
- * page it takes a kmalloc_large block of n + a bytes and returns the first
- * a-aligned address in it; when that is not the block's start, a struct
- * aligned_hdr just below it records the start. Such a pointer is recognised
- * from the page map alone: it is page-aligned, its page belongs to a
- * kmalloc_large block and so does the page before it. free(), realloc() and
+ * it asks kmalloc for max(n, a) rounded up to a power of two, whose natural
+ * alignment suffices. Beyond the page it takes a block of n + a bytes that
+ * has its slab to itself (a class above 8 KiB: one object per slab, or a
+ * kmalloc_large block) and returns the first a-aligned address in it; when
+ * that is not the block's start, a struct aligned_hdr just below it records
+ * the start. Such a pointer is recognised from the page map alone: it is
+ * page-aligned, inside a one-object slab or a kmalloc_large block but not at
+ * its start, and the header's check matches. free(), realloc() and
  * malloc_usable_size() therefore work on every pointer without a lookup table.
  *
  * Bootstrap arena. Until this library's constructor has run (the dynamic
@@ -34,16 +35,11 @@
  * malloc_usable_size() know arena blocks by address range. Nothing here
  * calls the libc allocator, so no dlsym is needed.
  *
- * fork. Every outermost entry registers on a reader stripe (one atomic
- * add/sub on a per-thread cache line); the prepare handler blocks new
- * entries, waits until all stripes are zero, and takes the arena lock, so
- * no thread is inside uslab when the process is copied. The forking thread
- * itself keeps allocating (other atfork handlers may). With USLAB_REAP_MS the
- * reaper thread is stopped in prepare and restarted in parent and child.
- * Limitation: uslab's other background threads (the kfree_rcu monitor and
- * liburcu's call_rcu worker) are not stopped; the shim never queues RCU work
- * (its caches are not SLAB_TYPESAFE_BY_RCU and its tenant is never
- * destroyed), so they hold no allocator lock on its behalf.
+ * fork. The library makes fork() safe itself (lib/fork.c: its atfork
+ * handlers hold every uslab lock while the process is copied); the shim
+ * only adds the arena lock, so a malloc pays nothing for fork. The forking
+ * thread itself keeps allocating between the handlers (other atfork
+ * handlers may), from uslab and from the arena.
  *
  * Tenant. USLAB_MALLOC_MAX=SIZE (memory.max syntax: "64M", "max") creates the
  * tenant "malloc" with that limit at start; every thread joins it on its
@@ -51,10 +47,8 @@
  * limit fail with ENOMEM. USLAB_MALLOC_STATS=1 prints uslab_slabinfo() on
  * stderr at exit.
  *
- * Locks: fork_mutex (taken by fork's prepare handler, and briefly by entries
- * that find a fork pending) is outermost; then the reader stripes (all uslab
- * locks nest inside an entry); arena_lock is a leaf protecting the bump
- * pointers and free lists, never held across a call into uslab.
+ * Locks: arena_lock is a leaf protecting the bump pointers and free lists,
+ * never held across a call into uslab; fork's prepare handler takes it.
  */
 #include "lib/slab.h"
 
@@ -85,15 +79,13 @@ static int shim_state = SHIM_BOOT;
 /* Per thread; initial-exec TLS, so reading it never allocates. */
 struct shim_thread {
 	unsigned int depth;   /* > 0: this thread is inside the allocator */
-	unsigned int stripe;  /* 1 + this thread's reader stripe; 0: not chosen yet */
 	bool attached;        /* joined shim_tenant */
-	bool forking;         /* runs fork: owns fork_mutex and arena_lock */
+	bool forking;         /* runs fork: owns arena_lock */
 };
 static USLAB_TLS struct shim_thread self;
 
 static gfp_t shim_gfp = GFP_KERNEL;          /* | __GFP_ACCOUNT with a tenant */
 static struct mem_cgroup *shim_tenant;       /* USLAB_MALLOC_MAX's tenant, or NULL */
-static unsigned int shim_reap_ms;            /* USLAB_REAP_MS: the reaper runs */
 static bool shim_print_stats;                /* USLAB_MALLOC_STATS */
 
 /* Executable range of this library: uslab code calling malloc directly. */
@@ -264,31 +256,7 @@ static void arena_free(void *p)
 	arena_lock_drop();
 }
 
-/* ---- fork guard --------------------------------------------------------------------- */
-
-#define FORK_STRIPES 32
-
-/* Outermost entries in progress, by stripe; sum is 0 when nobody is inside. */
-static struct {
-	unsigned long readers;
-} __attribute__((aligned(CACHE_LINE))) fork_stripe[FORK_STRIPES];
-static int fork_pending;                                      /* prepare ran, fork not done */
-static pthread_mutex_t fork_mutex = PTHREAD_MUTEX_INITIALIZER; /* held by the forking thread */
-static unsigned int fork_next_stripe;
-
-static inline unsigned long *fork_readers(void)
-{
-	if (unlikely(!self.stripe))
-		self.stripe = 1 + __atomic_fetch_add(&fork_next_stripe, 1, __ATOMIC_RELAXED) % FORK_STRIPES;
-	return &fork_stripe[self.stripe - 1].readers;
-}
-
-static void fork_wait(unsigned long *readers)
-{
-	__atomic_sub_fetch(readers, 1, __ATOMIC_RELEASE);
-	pthread_mutex_lock(&fork_mutex);
-	pthread_mutex_unlock(&fork_mutex);
-}
+/* ---- entries and fork ------------------------------------------------------------ */
 
 /* First call of a thread with USLAB_MALLOC_MAX: charge the tenant from now on. */
 static void shim_attach_thread(void)
@@ -299,72 +267,38 @@ static void shim_attach_thread(void)
 }
 
 /*
- * shim_enter/shim_leave - bracket every outermost call into uslab: count the
- * thread as inside (so fork waits for it) and make any malloc it causes go
- * to the arena.
+ * shim_enter/shim_leave - bracket every outermost call into uslab: any
+ * malloc it causes goes to the arena.
  */
 static inline void shim_enter(void)
 {
 	self.depth++;
-	if (likely(!self.forking)) {
-		unsigned long *readers = fork_readers();
-
-		/* Dekker with prepare: our add, then its flag; its flag, then our count. */
-		while (__atomic_add_fetch(readers, 1, __ATOMIC_SEQ_CST),
-		       unlikely(__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST)))
-			fork_wait(readers);
-	}
 	if (unlikely(shim_tenant && !self.attached))
 		shim_attach_thread();
 }
 
 static inline void shim_leave(void)
 {
-	if (likely(!self.forking))
-		__atomic_sub_fetch(&fork_stripe[self.stripe - 1].readers, 1, __ATOMIC_RELEASE);
 	self.depth--;
 }
 
+/* The library's own handlers cover uslab (lib/fork.c); the arena is ours. */
 static void shim_fork_prepare(void)
 {
-	self.depth++;
-	if (shim_reap_ms)
-		uslab_reaper_stop();
-	pthread_mutex_lock(&fork_mutex);
-	__atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
-	for (unsigned int i = 0; i < FORK_STRIPES; i++)
-		while (__atomic_load_n(&fork_stripe[i].readers, __ATOMIC_SEQ_CST))
-			sched_yield();
 	pthread_mutex_lock(&arena_lock);
 	self.forking = true;
-	self.depth--;
 }
 
 static void shim_fork_parent(void)
 {
-	self.depth++;
 	self.forking = false;
 	pthread_mutex_unlock(&arena_lock);
-	__atomic_store_n(&fork_pending, 0, __ATOMIC_SEQ_CST);
-	pthread_mutex_unlock(&fork_mutex);
-	if (shim_reap_ms)
-		uslab_reaper_start(shim_reap_ms);
-	self.depth--;
 }
 
 static void shim_fork_child(void)
 {
-	self.depth++;
 	self.forking = false;
 	pthread_mutex_init(&arena_lock, NULL);
-	/* Threads that raced with prepare may have left a count behind; they are gone. */
-	for (unsigned int i = 0; i < FORK_STRIPES; i++)
-		fork_stripe[i].readers = 0;
-	fork_pending = 0;
-	pthread_mutex_init(&fork_mutex, NULL);
-	if (shim_reap_ms)
-		uslab_reaper_start(shim_reap_ms);
-	self.depth--;
 }
 
 /* ---- blocks on uslab ---------------------------------------------------------------- */
@@ -375,8 +309,14 @@ struct aligned_hdr {
 	uintptr_t check;      /* base ^ ALIGNED_MAGIC */
 };
 #define ALIGNED_MAGIC ((uintptr_t)0x75736c61626d656dull)
+/* The smallest block that has its slab to itself: the 16 KiB class and up. */
+#define ALIGNED_MIN_BLOCK (8192 + 1)
 
-/* The block start of a pointer memalign() returned inside a block, or NULL. */
+/*
+ * The block start of a pointer memalign() returned inside a block, or NULL:
+ * a page-aligned pointer whose page and the one before belong to one
+ * kmalloc_large block, or to one slab that holds a single object.
+ */
 static inline void *aligned_block_base(const void *p)
 {
 	const struct aligned_hdr *h;
@@ -385,7 +325,10 @@ static inline void *aligned_block_base(const void *p)
 	if ((uintptr_t)p & (PAGE_SIZE - 1))
 		return NULL;
 	v = pagemap_lookup(p);
-	if (!(v & PAGEMAP_LARGE) || pagemap_lookup((const char *)p - 1) != v)
+	if (!v || pagemap_lookup((const char *)p - 1) != v)
+		return NULL;
+	if (!(v & PAGEMAP_LARGE) && (((struct slab *)v)->cache->num != 1 ||
+				     ((struct slab *)v)->s_mem == p))
 		return NULL;
 	h = (const struct aligned_hdr *)p - 1;
 	if (((uintptr_t)h->base ^ ALIGNED_MAGIC) != h->check || (uintptr_t)h->base >= (uintptr_t)p)
@@ -430,8 +373,8 @@ static void *shim_alloc_aligned_large(size_t align, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* Above KMALLOC_MAX_CACHE_SIZE: a page-aligned kmalloc_large block. */
-	base = shim_alloc(MAX(total, KMALLOC_MAX_CACHE_SIZE + 1), 0);
+	/* Above 8 KiB: a class with one object per page-aligned slab, or kmalloc_large. */
+	base = shim_alloc(MAX(total, ALIGNED_MIN_BLOCK), 0);
 	if (!base || !((uintptr_t)base & (align - 1)))
 		return base;
 	p = (char *)ALIGN_UP((uintptr_t)base, align); /* at least a page above base */
@@ -781,10 +724,14 @@ __attribute__((constructor)) static void shim_init(void)
 
 	self.depth++;
 	shim_find_text();
-	env = getenv("USLAB_REAP_MS");
-	shim_reap_ms = env ? (unsigned int)strtoul(env, NULL, 10) : 0;
 	env = getenv("USLAB_MALLOC_STATS");
 	shim_print_stats = env && *env && *env != '0';
+	/*
+	 * Before uslab registers its own: prepare handlers run in the reverse
+	 * order, so the arena lock (uslab calls malloc under its locks) is
+	 * taken after every uslab lock.
+	 */
+	pthread_atfork(shim_fork_prepare, shim_fork_parent, shim_fork_child);
 	err = uslab_init(NULL);
 	if (err && err != -EBUSY) {
 		shim_warn("uslab_init failed, serving malloc from the bootstrap arena", -err);
@@ -795,7 +742,6 @@ __attribute__((constructor)) static void shim_init(void)
 	env = getenv("USLAB_MALLOC_MAX");
 	if (env && *env)
 		shim_setup_tenant(env);
-	pthread_atfork(shim_fork_prepare, shim_fork_parent, shim_fork_child);
 	__atomic_store_n(&shim_state, SHIM_READY, __ATOMIC_RELEASE);
 	self.depth--;
 }

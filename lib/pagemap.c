@@ -74,3 +74,8 @@ void pagemap_clear(const void *addr, size_t size)
 			__atomic_store_n(&leaf[pfn & (PM_LEAF_SIZE - 1)], 0, __ATOMIC_RELEASE);
 	}
 }
+
+void pagemap_fork(enum fork_phase phase)
+{
+	umutex_fork(&leaf_lock, phase);
+}

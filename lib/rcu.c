@@ -10,6 +10,19 @@
  * Rule for the rest of lib/: never wait for a grace period (synchronize or
  * barrier) while holding slab_mutex or any cache lock, because a reader may be
  * waiting for that lock inside its read-side section.
+ *
+ * fork: liburcu's memb flavour cannot forget a thread the child does not
+ * have. A lock of its registry or grace-period machinery held by such a
+ * thread would stay held, so uslab's calls that take them (synchronize,
+ * barrier, thread registration) hold the read side of rcu_fork_gate, whose
+ * write side fork takes first (lib/fork.c): none is in progress when the
+ * process is copied. (A call made under a uslab lock, or inside one of
+ * lib's RCU callbacks, is kept from fork by that lock, or by the pause of
+ * liburcu's call_rcu threads, and does not take the gate.) A reader that was
+ * inside a read-side section would keep the child's grace periods waiting:
+ * every thread that uses RCU through uslab is listed in rcu_threads, and the
+ * child marks the others quiescent. liburcu's call_rcu threads are paused
+ * with call_rcu_before_fork() and restarted in the child.
  */
 #define _LGPL_SOURCE 1
 #include "lib/slab.h"
@@ -22,13 +35,57 @@ static pthread_key_t rcu_thread_key;
 static pthread_once_t rcu_key_once = PTHREAD_ONCE_INIT;
 static USLAB_TLS bool rcu_registered;
 
+/* The fork gate (see above); LOCK_RCU_GATE, outermost. */
+static struct percpu_rwsem rcu_fork_gate =
+	PERCPU_RWSEM_INITIALIZER(PERCPU_RWSEM_RCU_GATE, LOCK_RCU_GATE, "rcu_fork_gate");
+/* Inside one of lib's RCU callbacks (slab_rcu_callback_begin .. end). */
+static USLAB_TLS unsigned int rcu_in_callback;
+
+/*
+ * Every thread that went through slab_rcu_register(), with its liburcu
+ * reader record, so that a fork child can mark the others quiescent.
+ * rcu_threads_lock (LOCK_LEAF) protects the list; a record lives in its
+ * thread's TLS and leaves the list at thread exit.
+ */
+struct rcu_thread {
+	struct list_head link;
+	struct urcu_reader *reader;
+	bool ours;              /* registered with liburcu by uslab */
+};
+static USLAB_TLS struct rcu_thread rcu_self;
+static struct list_head rcu_threads = LIST_HEAD_INIT(rcu_threads);
+static struct umutex rcu_threads_lock = UMUTEX_INITIALIZER(LOCK_LEAF);
+
+/* Enter the gate unless a uslab lock held, or the callback pause, keeps this call from fork. */
+static inline bool rcu_gate_enter(void)
+{
+	if (uslab_locks_held || rcu_in_callback)
+		return false;
+	percpu_down_read(&rcu_fork_gate);
+	return true;
+}
+
+static inline void rcu_gate_exit(bool entered)
+{
+	if (entered)
+		percpu_up_read(&rcu_fork_gate);
+}
+
 static void rcu_thread_exit(void *arg)
 {
 	(void)arg;
-	if (rcu_registered) {
+	if (!rcu_registered)
+		return;
+	umutex_lock(&rcu_threads_lock);
+	list_del(&rcu_self.link);
+	umutex_unlock(&rcu_threads_lock);
+	if (rcu_self.ours) {
+		bool gated = rcu_gate_enter();
+
 		urcu_memb_unregister_thread();
-		rcu_registered = false;
+		rcu_gate_exit(gated);
 	}
+	rcu_registered = false;
 }
 
 static void rcu_key_create(void)
@@ -42,10 +99,18 @@ void slab_rcu_register(void)
 		return;
 	pthread_once(&rcu_key_once, rcu_key_create);
 	/* An application may have registered the thread itself: then it stays theirs. */
-	if (!URCU_TLS(urcu_memb_reader).registered) {
+	rcu_self.ours = !URCU_TLS(urcu_memb_reader).registered;
+	if (rcu_self.ours) {
+		bool gated = rcu_gate_enter();
+
 		urcu_memb_register_thread();
-		pthread_setspecific(rcu_thread_key, (void *)1);
+		rcu_gate_exit(gated);
 	}
+	rcu_self.reader = &URCU_TLS(urcu_memb_reader);
+	umutex_lock(&rcu_threads_lock);
+	list_add(&rcu_self.link, &rcu_threads);
+	umutex_unlock(&rcu_threads_lock);
+	pthread_setspecific(rcu_thread_key, (void *)1);
 	rcu_registered = true;
 }
 
@@ -65,16 +130,24 @@ static int rcu_barrier_token;
 
 void slab_synchronize_rcu(void)
 {
+	bool gated;
+
 	USLAB_ASSERT_INTERNAL(!lock_witness_held(LOCK_SLAB_MUTEX));
 	slab_rcu_register();
+	gated = rcu_gate_enter();
 	urcu_memb_synchronize_rcu();
+	rcu_gate_exit(gated);
 }
 
 void slab_rcu_barrier(void)
 {
+	bool gated;
+
 	USLAB_ASSERT_INTERNAL(!lock_witness_held(LOCK_SLAB_MUTEX));
 	slab_rcu_register();
+	gated = rcu_gate_enter();
 	urcu_memb_barrier();
+	rcu_gate_exit(gated);
 	tsan_acquire(&rcu_barrier_token);
 }
 
@@ -88,10 +161,12 @@ void slab_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head))
 void slab_rcu_callback_begin(struct rcu_head *head)
 {
 	tsan_acquire(head);
+	rcu_in_callback++;
 }
 
 void slab_rcu_callback_end(void)
 {
+	rcu_in_callback--;
 	tsan_release(&rcu_barrier_token);
 }
 
@@ -301,4 +376,63 @@ void uslab_kfree_rcu_stats(unsigned long *queued, unsigned long *callbacks)
 		*queued = __atomic_load_n(&kfree_rcu_queued, __ATOMIC_ACQUIRE);
 	if (callbacks)
 		*callbacks = __atomic_load_n(&kfree_rcu_callbacks, __ATOMIC_RELAXED);
+}
+
+/* ---- fork ------------------------------------------------------------------------- */
+
+/*
+ * rcu_fork - early in fork: the gate (no thread is inside liburcu on
+ * uslab's behalf), liburcu's call_rcu threads paused (they run callbacks
+ * that free into uslab, so before any uslab lock is taken), and the
+ * kfree_rcu monitor's state. The child restarts call_rcu threads and gets
+ * a monitor thread again with the next kfree_rcu().
+ */
+void rcu_fork(enum fork_phase phase)
+{
+	if (phase == FORK_PREPARE) {
+		percpu_rwsem_fork(&rcu_fork_gate, phase);
+		urcu_memb_call_rcu_before_fork();
+		pthread_mutex_lock(&monitor.lock);
+		return;
+	}
+	if (phase == FORK_PARENT) {
+		pthread_mutex_unlock(&monitor.lock);
+		urcu_memb_call_rcu_after_fork_parent();
+		percpu_rwsem_fork(&rcu_fork_gate, phase);
+		return;
+	}
+	pthread_mutex_init(&monitor.lock, NULL);
+	pthread_cond_init(&monitor.wake, NULL);
+	monitor.started = false;
+	urcu_memb_call_rcu_after_fork_child();
+	percpu_rwsem_fork(&rcu_fork_gate, phase);
+}
+
+/*
+ * The leaves: every CPU's kfree_rcu batch lock and the thread list. In the
+ * child, the threads that did not come along leave liburcu's registry: the
+ * memb flavour keeps a reader record in each thread's TLS, linked into its
+ * registry, and glibc reuses the stacks (TLS included) of the threads a
+ * child lost for the next threads it creates, which would rewrite records
+ * still linked there. Unlinking is what urcu_memb_unregister_thread() does
+ * to a record, without its lock (the child has one thread), and before any
+ * thread is created (call_rcu_after_fork_child comes later).
+ */
+void rcu_fork_leaves(enum fork_phase phase)
+{
+	struct rcu_thread *t, *next;
+
+	pthread_once(&krc_once, krc_init);
+	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
+		umutex_fork(&krc[cpu].lock, phase);
+	umutex_fork(&rcu_threads_lock, phase);
+	if (phase != FORK_CHILD)
+		return;
+	list_for_each_entry_safe(t, next, &rcu_threads, link) {
+		if (t == &rcu_self)
+			continue;
+		cds_list_del(&t->reader->node);
+		t->reader->registered = 0;
+		list_del(&t->link);
+	}
 }

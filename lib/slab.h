@@ -941,9 +941,8 @@ unsigned int worker_period(enum work_id id);
 /* Wait until a run of @id in progress ended. */
 void worker_wait_idle(enum work_id id);
 void worker_kick_slow(enum work_id id);
-void worker_fork_prepare(void);
-void worker_fork_parent(void);
-void worker_fork_child(void);
+void worker_fork_pause(enum fork_phase phase);
+void worker_fork_lock(enum fork_phase phase);
 
 /*
  * worker_kick - item @id may have work: arm it if it is idle. One relaxed
@@ -963,6 +962,18 @@ static inline void worker_kick(enum work_id id)
 void stats_init_from_env(void);
 /* A reaper pass ended: refresh the published statistics if a period passed. */
 void stats_reaper_tick(void);
+
+/* ---- fork: lib/fork.c and each file's locks ---------------------------------- */
+
+/* Register the fork handlers (once; do_init calls it). */
+void slab_fork_init(void);
+/* Each takes its file's locks in prepare, releases them in the parent, renews them in the child. */
+void init_fork(enum fork_phase phase);
+void rcu_fork(enum fork_phase phase);
+void rcu_fork_leaves(enum fork_phase phase);
+void pagemap_fork(enum fork_phase phase);
+void quarantine_fork(enum fork_phase phase);
+void fault_fork(enum fork_phase phase);
 
 /* ---- lib/init.c ------------------------------------------------------------ */
 

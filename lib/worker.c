@@ -43,6 +43,7 @@ static struct {
 	pthread_cond_t wake;     /* the thread: an item was armed or changed */
 	pthread_cond_t done;     /* waiters: a run ended */
 	bool started;            /* a thread exists (or is being created) */
+	bool paused;             /* a fork is under way: run nothing */
 	struct work_item items[NR_WORK];
 } worker = {
 	.lock = UMUTEX_INITIALIZER(LOCK_LEAF),
@@ -180,7 +181,7 @@ static void *worker_main(void *arg)
 	for (;;) {
 		uint64_t now = now_ms(), next = UINT64_MAX;
 
-		for (int i = 0; i < NR_WORK; i++) {
+		for (int i = 0; i < NR_WORK && !worker.paused; i++) {
 			if (work_state(i) != WORK_ARMED)
 				continue;
 			if (worker.items[i].next_ms <= now) {
@@ -190,7 +191,7 @@ static void *worker_main(void *arg)
 				next = MIN(next, worker.items[i].next_ms);
 			}
 		}
-		if (next == UINT64_MAX) {
+		if (next == UINT64_MAX || worker.paused) {
 			pthread_cond_wait(&worker.wake, &worker.lock.m);
 		} else if (next > now) {
 			struct timespec ts;
@@ -212,30 +213,43 @@ static void *worker_main(void *arg)
 /* ---- fork ---------------------------------------------------------------------------- */
 
 /*
- * No item runs while the process is copied. The child has no worker thread:
- * its items start idle and the next kick (or worker_setup) starts a thread.
+ * worker_fork_pause - first of fork's steps, with no lock held: no item runs
+ * while the process is copied (a running pass holds hotplug and cache locks
+ * that fork is about to take), and none starts. The parent resumes; the
+ * child has no worker thread, so its items start idle and its first kick
+ * starts a thread of its own.
  */
-void worker_fork_prepare(void)
+void worker_fork_pause(enum fork_phase phase)
 {
-	umutex_lock(&worker.lock);
-	for (int i = 0; i < NR_WORK; i++)
-		while (work_state(i) == WORK_RUNNING)
-			pthread_cond_wait(&worker.done, &worker.lock.m);
-}
-
-void worker_fork_parent(void)
-{
-	umutex_unlock(&worker.lock);
-}
-
-void worker_fork_child(void)
-{
+	if (phase == FORK_PREPARE) {
+		umutex_lock(&worker.lock);
+		worker.paused = true;
+		for (int i = 0; i < NR_WORK; i++)
+			while (work_state(i) == WORK_RUNNING)
+				pthread_cond_wait(&worker.done, &worker.lock.m);
+		umutex_unlock(&worker.lock);
+		return;
+	}
+	if (phase == FORK_PARENT) {
+		umutex_lock(&worker.lock);
+		worker.paused = false;
+		pthread_cond_signal(&worker.wake);
+		umutex_unlock(&worker.lock);
+		return;
+	}
+	/* Child: worker.lock was made new by worker_fork_lock(). */
 	pthread_cond_init(&worker.wake, NULL);
 	pthread_cond_init(&worker.done, NULL);
 	worker.started = false;
+	worker.paused = false;
 	for (int i = 0; i < NR_WORK; i++) {
 		work_set_state(i, WORK_IDLE);
 		worker.items[i].rekicked = false;
 	}
-	umutex_fork_child(&worker.lock);
+}
+
+/* worker.lock itself, a leaf: the last lock fork takes. */
+void worker_fork_lock(enum fork_phase phase)
+{
+	umutex_fork(&worker.lock, phase);
 }

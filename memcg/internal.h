@@ -17,6 +17,7 @@
 #include <uslab/memcg.h>
 #include <uslab/slab.h>
 #include "private/compiler.h"
+#include "private/lock.h"
 
 struct obj_cgroup;
 
@@ -81,6 +82,15 @@ enum memcg_stat_item {
 };
 /* Add @nr to a statistic of the handle's tenant (and, hierarchically, ancestors). */
 void obj_cgroup_mod_stat(struct obj_cgroup *objcg, enum memcg_stat_item item, long nr);
+
+/*
+ * memcg/memcontrol.c: fork. memcg_fork_tree() is the tree lock (its place is
+ * after slab_mutex), memcg_fork_leaves() every leaf lock of the room (every
+ * tenant's limit lock, the handle lock, the stock slots), after lib/'s
+ * array locks; lib/fork.c calls them in that order and back.
+ */
+void memcg_fork_tree(enum fork_phase phase);
+void memcg_fork_leaves(enum fork_phase phase);
 
 /* memcg/memcontrol.c: what lib/ registers so memcg can ask it things (the notifier pattern). */
 struct memcg_kmem_ops {

@@ -601,3 +601,33 @@ struct mem_cgroup *memcg_current(void)
 		memcg = memcg_attached;
 	return memcg_online_ancestor(memcg);
 }
+
+/* ---- fork --------------------------------------------------------------- */
+
+void memcg_fork_tree(enum fork_phase phase)
+{
+	umutex_fork(&memcg_tree_lock, phase);
+	if (phase == FORK_CHILD)
+		pthread_cond_init(&memcg_offline_cond, NULL);
+}
+
+/* Every tenant's limit lock, in pre-order (the tree lock is held by fork). */
+static void memcg_fork_limits(enum fork_phase phase)
+{
+	for (struct mem_cgroup *pos = &memcg_root; pos;
+	     pos = memcg_next_descendant_locked(pos, &memcg_root))
+		umutex_fork(&pos->limit_lock, phase);
+}
+
+void memcg_fork_leaves(enum fork_phase phase)
+{
+	if (phase == FORK_PREPARE) {
+		memcg_fork_limits(phase);
+		umutex_fork(&memcg_objcg_lock, phase);
+		memcg_stock_fork(phase);
+	} else {
+		memcg_stock_fork(phase);
+		umutex_fork(&memcg_objcg_lock, phase);
+		memcg_fork_limits(phase);
+	}
+}

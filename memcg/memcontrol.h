@@ -117,6 +117,9 @@ struct obj_cgroup {
 	struct list_head list;          /* memcg_objcg_lock: in memcg->objcg_list */
 };
 
+/* memcg/stock.c: every stock slot lock at fork */
+void memcg_stock_fork(enum fork_phase phase);
+
 /* memcg/memcontrol.c */
 extern struct mem_cgroup memcg_root;
 extern struct umutex memcg_tree_lock;

@@ -167,3 +167,10 @@ void mem_cgroup_drain_stocks(void)
 {
 	memcg_drain_all_stocks();
 }
+
+void memcg_stock_fork(enum fork_phase phase)
+{
+	/* The stocks exist once a charge went through (pthread_once survives fork). */
+	for (unsigned int cpu = 0; memcg_stocks && cpu < memcg_nr_stocks; cpu++)
+		umutex_fork(&memcg_stocks[cpu].lock, phase);
+}

@@ -16,6 +16,9 @@ void uslab_assert_fail(const char *expr, const char *file, int line)
 	abort();
 }
 
+USLAB_TLS unsigned int uslab_locks_held;
+USLAB_TLS bool uslab_fork_owner;
+
 /* Locks held by this thread, counted per level (debug builds only). */
 static USLAB_TLS unsigned short witness_held[LOCK_NR_LEVELS];
 

@@ -12,6 +12,7 @@
 
 #include <uslab/topology.h>
 #include "private/compiler.h"
+#include "private/lock.h"
 
 /* topology/topology.c */
 
@@ -137,6 +138,14 @@ bool topology_pages_lazy_free(void);
 unsigned long topology_pages_purge(int nid, bool all);
 /* Pages cached (free and resident) for node @nid, -1: all nodes. */
 unsigned long topology_pages_pooled(int nid);
+
+/*
+ * Fork (lib/fork.c calls them): topology_fork_init() is the topology's init
+ * lock (outermost, with lib's), topology_fork_pages() every node's page
+ * lock (a leaf: last).
+ */
+void topology_fork_init(enum fork_phase phase);
+void topology_fork_pages(enum fork_phase phase);
 
 /* True when chunks of real nodes are bound with mbind() (real machine, libnuma usable). */
 bool topology_pages_are_bound(void);

@@ -826,3 +826,12 @@ int uslab_node_pages(int node, unsigned long *mapped, unsigned long *in_use)
 		*in_use = st.in_use;
 	return 0;
 }
+
+void topology_fork_pages(enum fork_phase phase)
+{
+	int nr = (int)uslab_nr_node_ids();
+
+	pthread_once(&pages_once, pages_setup);
+	for (int i = 0; i < nr; i++)
+		umutex_fork(&page_nodes[i].lock, phase);
+}

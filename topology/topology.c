@@ -475,3 +475,8 @@ bool topology_cpu_ids_are_os_ids(void)
 	}
 	return true;
 }
+
+void topology_fork_init(enum fork_phase phase)
+{
+	pthread_mutex_fork(&init_lock, phase);
+}

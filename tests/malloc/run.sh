@@ -3,7 +3,8 @@
 #
 # tests/malloc/run.sh - libuslab-malloc.so under real programs. Each program
 # runs twice, without and with the shim in LD_PRELOAD, and its output and
-# exit status must be identical: python3 (json; threads with os.fork), sort
+# exit status must be identical: python3 (json; threads with os.fork; threads
+# starting subprocesses), sort
 # of 200k generated lines (in memory and with a small buffer: temporary
 # files and parallel merge threads), a git session on a temporary repository
 # (init, add, commit, log, diff, gc), ls -la /usr/lib, gcc --version and gcc
@@ -98,6 +99,24 @@ if pid == 0:
 os.waitpid(pid, 0)
 for t in ts: t.join()
 print(sorted(out.values()))
+'
+
+# Threads that each start subprocesses (fork + exec from a threaded program,
+# while the other threads allocate), as a Python service does.
+same_output python-subprocess-threads python3 -c '
+import subprocess, threading
+def work(i, out):
+    d, res = {}, []
+    for k in range(8):
+        for j in range(5000):
+            d[(i, k, j)] = [j] * (j % 5)
+        res.append(subprocess.run(["echo", str(i * 100 + k)], capture_output=True, text=True).stdout.strip())
+    out[i] = res
+out = {}
+ts = [threading.Thread(target=work, args=(i, out)) for i in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+print([out[i] for i in sorted(out)])
 '
 
 # 200k lines of pseudo-random words and numbers, the same on every run.

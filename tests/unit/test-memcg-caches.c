@@ -1628,7 +1628,7 @@ static void *ch_alloc(void *arg)
 
 START_TEST(test_churn_tenants_under_allocating_threads)
 {
-	struct kmem_cache *roots[3];
+	struct kmem_cache *roots[4];
 	pthread_t churn, alloc[CH_ALLOCATORS];
 	struct stat_lines st;
 	char text[8192], *rows;
@@ -1639,6 +1639,7 @@ START_TEST(test_churn_tenants_under_allocating_threads)
 	roots[0] = ch.s;
 	roots[1] = uslab_cache_find("kmalloc-cg-64");
 	roots[2] = uslab_cache_find("kmalloc-cg-256");
+	roots[3] = uslab_cache_find("kmalloc-cg-16k"); /* the 9000-byte blocks */
 	ch.parent = create(NULL, "mc-churn");
 	ch.rounds = TEST_UNDER_SANITIZER ? 100 : 300;
 	ch.iters = TEST_UNDER_SANITIZER ? 4000 : 20000;
@@ -1664,11 +1665,11 @@ START_TEST(test_churn_tenants_under_allocating_threads)
 	ck_assert_int_eq(read_key(ch.parent, "cgroup.stat", "nr_dying_descendants"), 0);
 	/* Every tenant is gone, so is every child of theirs: what is left is the parent's. */
 	memcg_drain_all_stocks();
-	ck_assert_uint_eq(cur_pages(ch.parent), children_pages(roots, 3, ch.parent));
+	ck_assert_uint_eq(cur_pages(ch.parent), children_pages(roots, 4, ch.parent));
 	ck_assert_int_eq(read_key(ch.parent, "memory.stat", "slab"),
-			 (long)(children_pages(roots, 3, ch.parent) * PG));
+			 (long)(children_pages(roots, 4, ch.parent) * PG));
 	ck_assert_int_eq(read_key(ch.parent, "memory.stat", "kmalloc_large"), 0);
-	for (int c = 0; c < 3; c++)
+	for (int c = 0; c < 4; c++)
 		validate_family(roots[c]);
 
 	/* The parent goes too: no child cache, no charge, no statistic left. */
@@ -1687,7 +1688,7 @@ START_TEST(test_churn_tenants_under_allocating_threads)
 	st = parse_stat(text);
 	ck_assert_int_eq(st.slab, 0);
 	ck_assert_int_eq(st.large, 0);
-	for (int c = 0; c < 3; c++)
+	for (int c = 0; c < 4; c++)
 		validate_family(roots[c]);
 	ck_assert_int_eq(uslab_cache_destroy(ch.s), 0);
 	printf("churn: %ld allocations, %ld refused by memory.max\n", ch.allocs, ch.failures);
