@@ -250,8 +250,19 @@ static inline void cache_stat_add(struct kmem_cache *s, enum slab_stat_item item
 
 /* Choose order, num, management placement and colouring for @s. 0 or -EINVAL. */
 int slab_calculate_layout(struct kmem_cache *s);
-/* A new slab of @s on node @nid with every object constructed, or NULL. */
+/*
+ * A new slab of @s on node @nid with every object constructed, or NULL. When
+ * it failed because the tenant of a child cache refused the charge, it also
+ * sets slab_charge_refused (see lib/alloc.c).
+ */
 struct slab *slab_create(struct kmem_cache *s, gfp_t flags, int nid);
+/*
+ * Per thread: the allocation under way had a slab charge refused. The charge
+ * does not depend on the node, so no other node grows a slab for this
+ * allocation (one failure, one max and one oom event). The slow paths clear
+ * it when an allocation starts.
+ */
+extern USLAB_TLS bool slab_charge_refused;
 /* Release a slab that is on no list. */
 void slab_destroy(struct kmem_cache *s, struct slab *slab);
 /* Release every slab on @list (they are off the node lists already). */

@@ -322,8 +322,12 @@ int mem_cgroup_write(struct mem_cgroup *memcg, const char *file, const char *val
 	err = memcg_parse_bytes(value, &bytes);
 	if (err)
 		return err;
-	if (which == MEMCG_FILE_RECLAIM)
-		return memcg_is_root(memcg) ? -EINVAL : memcg_reclaim_bytes(memcg, bytes);
+	if (which == MEMCG_FILE_RECLAIM) {
+		/* As memory.max and memory.high answer: nothing to give back for those. */
+		if (memcg_is_root(memcg) || !memcg_online(memcg))
+			return -EINVAL;
+		return memcg_reclaim_bytes(memcg, bytes);
+	}
 	if (which == MEMCG_FILE_MAX)
 		return mem_cgroup_set_max(memcg, bytes);
 	return mem_cgroup_set_high(memcg, bytes);

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * tests/reliability/test-reliability.c - how uslab behaves when something
+ * goes wrong around the allocation paths rather than inside them: what a
+ * failure counts and says, what it leaves behind, and how fast it comes.
+ * Each section below starts with what it checks.
+ *
+ * Each test runs in its own process (CK_FORK=yes): those that set USLAB_*
+ * variables do it before anything initialises the library. What the
+ * library prints is captured by redirecting fd 2 (tests/unit/testutil.h).
+ * Threads are sequenced with flags, never with sleeps.
+ */
+#include "lib/slab.h"
+
+#include <check.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/unit/testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+#define SPEC_8x4 "node:4 core:2 pu:1"
+#define VALIDATE(s) ck_assert_int_eq(uslab_cache_validate(s), 0)
+
+/* 8 CPUs on 4 nodes (CPUs 2n and 2n+1 on node n), acting as CPU 0. */
+static void machine(void)
+{
+	struct uslab_config cfg = { .topology = SPEC_8x4, .nomerge = true };
+
+	ck_assert_int_eq(uslab_init(&cfg), 0);
+	ck_assert_uint_eq(uslab_nr_node_ids(), 4);
+	ck_assert_int_eq(uslab_thread_set_cpu(0), 0);
+}
+
+static inline double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* How many times @needle occurs in @hay. */
+static inline int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* "key N" of a tenant file, or -1. */
+static inline long read_key(struct mem_cgroup *memcg, const char *file, const char *key)
+{
+	char buf[4096];
+	size_t klen = strlen(key);
+
+	ck_assert_int_gt(mem_cgroup_read(memcg, file, buf, sizeof(buf)), 0);
+	for (char *line = buf; *line; line = strchr(line, '\n') + 1) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+			return strtol(line + klen + 1, NULL, 10);
+		if (!strchr(line, '\n'))
+			break;
+	}
+	return -1;
+}
+
+/* memory.events of @t says @max and @oom, through the call and the file. */
+static inline void expect_events(struct mem_cgroup *t, long max, long oom)
+{
+	ck_assert_int_eq((long)mem_cgroup_events(t, MEMCG_MAX, true), max);
+	ck_assert_int_eq((long)mem_cgroup_events(t, MEMCG_OOM, true), oom);
+	ck_assert_int_eq(read_key(t, "memory.events", "max"), max);
+	ck_assert_int_eq(read_key(t, "memory.events", "oom"), oom);
+}
+
+/* ================================================================================ */
+/* memory.events: one failed allocation, one event                                  */
+/* ================================================================================ */
+
+/*
+ * A tenant at its limit refuses an accounted allocation once, however many
+ * nodes the allocation could fall back to: one max and one oom event, as the
+ * kernel charges once per allocation.
+ */
+
+/* Allocate as tenant @t and expect NULL with ENOMEM. */
+#define EXPECT_REFUSED(t, call)                                                      \
+	do {                                                                         \
+		void *p_;                                                            \
+		set_active_memcg(t);                                                 \
+		errno = 0;                                                           \
+		p_ = (call);                                                         \
+		set_active_memcg(NULL);                                              \
+		ck_assert_ptr_null(p_);                                              \
+		ck_assert_int_eq(errno, ENOMEM);                                     \
+	} while (0)
+
+START_TEST(test_failed_charge_counts_one_event)
+{
+	struct kmem_cache *s;
+	struct mem_cgroup *t;
+
+	machine();
+	s = kmem_cache_create("rel-account", 256, 0, SLAB_ACCOUNT, NULL);
+	ck_assert_ptr_nonnull(s);
+	t = mem_cgroup_create(NULL, "rel-full");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(mem_cgroup_set_max(t, 0), 0);
+	expect_events(t, 0, 0);
+
+	/* Every node could be tried; the tenant is charged (and refuses) once. */
+	EXPECT_REFUSED(t, kmem_cache_alloc(s, GFP_KERNEL));
+	expect_events(t, 1, 1);
+	EXPECT_REFUSED(t, kmalloc(100, GFP_KERNEL_ACCOUNT));
+	expect_events(t, 2, 2);
+	EXPECT_REFUSED(t, kmem_cache_alloc_node(s, GFP_KERNEL, 2));
+	expect_events(t, 3, 3);
+	EXPECT_REFUSED(t, kmalloc_node(3000, GFP_KERNEL_ACCOUNT, 3));
+	expect_events(t, 4, 4);
+	EXPECT_REFUSED(t, kmem_cache_alloc(s, GFP_KERNEL | __GFP_THISNODE));
+	expect_events(t, 5, 5);
+	EXPECT_REFUSED(t, kmalloc(64 * 1024, GFP_KERNEL_ACCOUNT));
+	expect_events(t, 6, 6);
+
+	/* The limit lifted, the same calls succeed and count nothing more. */
+	ck_assert_int_eq(mem_cgroup_write(t, "memory.max", "max"), 0);
+	set_active_memcg(t);
+	void *a = kmem_cache_alloc(s, GFP_KERNEL);
+	void *b = kmalloc_node(3000, GFP_KERNEL_ACCOUNT, 3);
+	set_active_memcg(NULL);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	expect_events(t, 6, 6);
+	kmem_cache_free(s, a);
+	kfree(b);
+	ck_assert_int_eq(mem_cgroup_destroy(t), 0);
+	quarantine_flush(NULL);
+	ck_assert_int_eq(uslab_cache_destroy(s), 0);
+}
+END_TEST
+
+/* ================================================================================ */
+/* memory.reclaim of an offline tenant                                              */
+/* ================================================================================ */
+
+/* -EINVAL, as memory.max and memory.high answer, not -EAGAIN. */
+
+START_TEST(test_reclaim_of_offline_tenant_is_einval)
+{
+	struct mem_cgroup *t;
+
+	machine();
+	t = mem_cgroup_create(NULL, "rel-gone");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(mem_cgroup_write(t, "memory.reclaim", "0"), 0);
+	mem_cgroup_get(t);
+	ck_assert_int_eq(mem_cgroup_destroy(t), 0);
+	ck_assert(!mem_cgroup_online(t));
+	/* As memory.max and memory.high answer for an offline tenant. */
+	ck_assert_int_eq(mem_cgroup_write(t, "memory.max", "1M"), -EINVAL);
+	ck_assert_int_eq(mem_cgroup_write(t, "memory.high", "1M"), -EINVAL);
+	ck_assert_int_eq(mem_cgroup_write(t, "memory.reclaim", "1M"), -EINVAL);
+	ck_assert_int_eq(mem_cgroup_write(t, "memory.reclaim", "0"), -EINVAL);
+	ck_assert_int_eq(mem_cgroup_write(root_mem_cgroup, "memory.reclaim", "1M"), -EINVAL);
+	mem_cgroup_put(t);
+}
+END_TEST
+
+/* ================================================================================ */
+
+static Suite *reliability_suite(void)
+{
+	Suite *s = suite_create("reliability");
+	TCase *tc;
+
+	tc = tcase_create("memcg-events");
+	tcase_add_test(tc, test_failed_charge_counts_one_event);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memcg-reclaim");
+	tcase_add_test(tc, test_reclaim_of_offline_tenant_is_einval);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(reliability_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
