@@ -74,6 +74,58 @@ int kmalloc_init_locked(void)
 
 /* ---- kmalloc_large --------------------------------------------------------------- */
 
+/*
+ * Live blocks per node, so that a node with one cannot go offline (the
+ * memory callback in lib/hotplug_cb.c vetoes it, as it does for live slab
+ * objects), and the isolation of a node going offline. Dekker's pattern, all
+ * sequentially consistent: a block counts itself and then looks at the flag;
+ * the offline sets the flag and then reads the count. Either the block sees
+ * the flag (and takes no page there) or the offline sees the block.
+ */
+static struct large_node {
+	unsigned long live;     /* atomic: blocks holding pages of this node */
+	bool isolated;          /* atomic: going offline, no new block here */
+} __attribute__((aligned(CACHE_LINE))) large_nodes[USLAB_MAX_NUMNODES];
+
+bool kmalloc_large_node_get(int nid)
+{
+	struct large_node *ln = &large_nodes[nid];
+
+	__atomic_add_fetch(&ln->live, 1, __ATOMIC_SEQ_CST);
+	if (likely(!__atomic_load_n(&ln->isolated, __ATOMIC_SEQ_CST)))
+		return true;
+	__atomic_sub_fetch(&ln->live, 1, __ATOMIC_SEQ_CST);
+	return false;
+}
+
+void kmalloc_large_node_put(int nid)
+{
+	__atomic_sub_fetch(&large_nodes[nid].live, 1, __ATOMIC_SEQ_CST);
+}
+
+void kmalloc_large_isolate_node(int nid, bool isolate)
+{
+	__atomic_store_n(&large_nodes[nid].isolated, isolate, __ATOMIC_SEQ_CST);
+}
+
+unsigned long kmalloc_large_node_live(int nid)
+{
+	return __atomic_load_n(&large_nodes[nid].live, __ATOMIC_SEQ_CST);
+}
+
+/* Pages of node @nid for a block, counted among its live blocks; NULL when it has none to give. */
+static void *large_pages_on(int nid, size_t bytes)
+{
+	void *addr;
+
+	if (!node_online(nid) || !kmalloc_large_node_get(nid))
+		return NULL;
+	addr = topology_alloc_pages(nid, bytes);
+	if (!addr)
+		kmalloc_large_node_put(nid);
+	return addr;
+}
+
 struct large_block {
 	void *addr;
 	size_t size;                /* bytes, whole pages */
@@ -122,7 +174,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 	}
 	lb->size = bytes;
 	fault_page_gfp = flags;
-	lb->addr = node_online(nid) ? topology_alloc_pages(nid, bytes) : NULL;
+	lb->addr = large_pages_on(nid, bytes);
 	if (!lb->addr && !(flags & __GFP_THISNODE)) {
 		int order[USLAB_MAX_NUMNODES];
 		unsigned int nr = topology_nodes_by_distance(nid, order, ARRAY_SIZE(order));
@@ -130,7 +182,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 		for (unsigned int i = 1; i < nr && !lb->addr; i++) {
 			if (!node_online(order[i]))
 				continue;
-			lb->addr = topology_alloc_pages(order[i], bytes);
+			lb->addr = large_pages_on(order[i], bytes);
 			nid = order[i];
 		}
 	}
@@ -141,6 +193,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 	lb->nid = nid;
 	if (pagemap_set(lb->addr, bytes, (uintptr_t)lb | PAGEMAP_LARGE) < 0) {
 		topology_free_pages(lb->addr, bytes, nid);
+		kmalloc_large_node_put(nid);
 		goto fail;
 	}
 	if (flags & __GFP_ZERO)
@@ -169,6 +222,7 @@ void kmalloc_large_free(const void *p, uintptr_t value)
 	}
 	pagemap_clear(lb->addr, lb->size);
 	topology_free_pages(lb->addr, lb->size, lb->nid);
+	kmalloc_large_node_put(lb->nid);
 	large_block_uncharge(lb);
 	kfree(lb);
 }

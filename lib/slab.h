@@ -921,6 +921,18 @@ int kmalloc_init_locked(void);
 void kmalloc_large_free(const void *p, uintptr_t value);
 size_t kmalloc_large_size(uintptr_t value);
 int kmalloc_large_nid(uintptr_t value);
+/*
+ * Live kmalloc_large blocks per node, kept where blocks take and give back
+ * their pages: kmalloc_large_node_get() counts a block about to take pages
+ * of @nid, or returns false (nothing counted) when @nid is isolated for
+ * going offline; kmalloc_large_node_put() uncounts a block whose pages went
+ * back. lib/hotplug_cb.c isolates a node going offline and vetoes it while
+ * kmalloc_large_node_live() is not 0. Lock-free; any context.
+ */
+bool kmalloc_large_node_get(int nid);
+void kmalloc_large_node_put(int nid);
+void kmalloc_large_isolate_node(int nid, bool isolate);
+unsigned long kmalloc_large_node_live(int nid);
 
 /* ---- lib/stats.c ----------------------------------------------------------- */
 

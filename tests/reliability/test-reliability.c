@@ -151,6 +151,125 @@ START_TEST(test_failed_charge_counts_one_event)
 END_TEST
 
 /* ================================================================================ */
+/* kmalloc_large blocks and memory-node offline                                      */
+/* ================================================================================ */
+
+/* A live page-backed block vetoes its node's offline, as a live slab object does. */
+
+START_TEST(test_large_block_vetoes_node_offline)
+{
+	struct uslab_hotplug_stats st0, st1;
+	void *big, *huge;
+
+	machine();
+	big = kmalloc_node(64 * 1024, GFP_KERNEL | __GFP_THISNODE, 3);
+	ck_assert_ptr_nonnull(big);
+	ck_assert_int_eq(uslab_obj_node(big), 3);
+	memset(big, 0x5c, 64 * 1024);
+
+	ck_assert_int_eq(uslab_hotplug_stats(&st0), 0);
+	ck_assert_int_eq(mem_node_offline(3), -EBUSY);
+	ck_assert_int_eq(uslab_hotplug_stats(&st1), 0);
+	ck_assert(node_online(3));
+	ck_assert_uint_eq(st1.node_vetoed, st0.node_vetoed + 1);
+	ck_assert(bytes_all(big, 0x5c, 64 * 1024));
+	/* The veto lifted the isolation: node 3 serves blocks again. */
+	huge = kmalloc_node(128 * 1024, GFP_KERNEL | __GFP_THISNODE, 3);
+	ck_assert_ptr_nonnull(huge);
+	ck_assert_int_eq(uslab_obj_node(huge), 3);
+	kfree(huge);
+	ck_assert_int_eq(mem_node_offline(3), -EBUSY);
+
+	/* A kvmalloc block beyond KMALLOC_MAX_SIZE is a large block as well. */
+	kfree(big);
+	ck_assert_int_eq(uslab_thread_set_cpu(6), 0);
+	huge = kvmalloc(8ul << 20, GFP_KERNEL);
+	ck_assert_ptr_nonnull(huge);
+	ck_assert_int_eq(uslab_obj_node(huge), 3);
+	ck_assert_int_eq(mem_node_offline(3), -EBUSY);
+	kvfree(huge);
+
+	/* Nothing left there: the node goes, and nothing lands on it any more. */
+	quarantine_flush(NULL);
+	ck_assert_int_eq(uslab_thread_set_cpu(0), 0);
+	ck_assert_int_eq(mem_node_offline(3), 0);
+	ck_assert(!node_online(3));
+	errno = 0;
+	ck_assert_ptr_null(kmalloc_node(64 * 1024, GFP_KERNEL | __GFP_THISNODE, 3));
+	ck_assert_int_eq(errno, ENOMEM);
+	big = kmalloc_node(64 * 1024, GFP_KERNEL, 3);
+	ck_assert_ptr_nonnull(big);
+	ck_assert_int_ne(uslab_obj_node(big), 3);
+	kfree(big);
+	ck_assert_int_eq(mem_node_online(3), 0);
+	big = kmalloc_node(64 * 1024, GFP_KERNEL | __GFP_THISNODE, 3);
+	ck_assert_ptr_nonnull(big);
+	ck_assert_int_eq(uslab_obj_node(big), 3);
+	kfree(big);
+}
+END_TEST
+
+/*
+ * One thread allocates and frees blocks on node 3 while another takes the node
+ * offline and back: while the first holds a block of node 3, the node must be
+ * online (an offline that succeeded under a live block is the bug).
+ */
+static struct {
+	int stop;             /* atomic */
+	unsigned long held;   /* atomic: blocks held */
+	unsigned long bad;    /* allocator thread: node 3 seen offline under a held block */
+} race;
+
+static void *large_allocator(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(uslab_thread_set_cpu(6), 0);
+	while (!__atomic_load_n(&race.stop, __ATOMIC_ACQUIRE)) {
+		void *p = kmalloc_node(16 * 1024, GFP_KERNEL | __GFP_THISNODE, 3);
+
+		if (!p)
+			continue; /* the node is offline, or going */
+		__atomic_add_fetch(&race.held, 1, __ATOMIC_RELAXED);
+		if (uslab_obj_node(p) != 3)
+			race.bad++;
+		/* Keep it a while, looking: an offline may complete meanwhile. */
+		for (int i = 0; i < 64; i++) {
+			((volatile char *)p)[i * 256] = (char)i;
+			if (!node_online(3))
+				race.bad++;
+		}
+		kfree(p);
+	}
+	return NULL;
+}
+
+START_TEST(test_large_blocks_race_node_offline)
+{
+	pthread_t th;
+
+	machine();
+	ck_assert_int_eq(pthread_create(&th, NULL, large_allocator, NULL), 0);
+	for (int i = 0; i < 400; i++) {
+		if (mem_node_offline(3) == 0)
+			ck_assert_int_eq(mem_node_online(3), 0);
+		/* Let the allocator run between two attempts. */
+		unsigned long seen = __atomic_load_n(&race.held, __ATOMIC_RELAXED);
+		for (int spin = 0; spin < 1000 && __atomic_load_n(&race.held, __ATOMIC_RELAXED) == seen;
+		     spin++)
+			sched_yield();
+	}
+	__atomic_store_n(&race.stop, 1, __ATOMIC_RELEASE);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_msg(race.bad == 0, "node 3 went offline under %lu live blocks", race.bad);
+	ck_assert_uint_gt(race.held, 0);
+	/* Quiet now (the blocks' descriptors out of the ASan quarantine too): the node goes. */
+	quarantine_flush(NULL);
+	ck_assert_int_eq(mem_node_offline(3), 0);
+	ck_assert_int_eq(mem_node_online(3), 0);
+}
+END_TEST
+
+/* ================================================================================ */
 /* memory.reclaim of an offline tenant                                              */
 /* ================================================================================ */
 
@@ -190,6 +309,12 @@ static Suite *reliability_suite(void)
 
 	tc = tcase_create("memcg-reclaim");
 	tcase_add_test(tc, test_reclaim_of_offline_tenant_is_einval);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("large-offline");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_large_block_vetoes_node_offline);
+	tcase_add_test(tc, test_large_blocks_race_node_offline);
 	suite_add_tcase(s, tc);
 	return s;
 }
