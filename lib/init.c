@@ -7,18 +7,29 @@
  * be called: the first call that needs the library initialises it with the
  * defaults; uslab_init() before that chooses the options.
  *
+ * The numeric variables are checked before anything is created. A failed
+ * initialisation is final (only a bad struct uslab_config topology, refused
+ * before anything is done, may be corrected by calling uslab_init() again):
+ * it is said once on stderr, its error is kept, and every call that needs
+ * the allocator fails with it from then on, whatever the size asked for.
+ *
  * init_lock (a plain mutex outside the lock order: it is only ever taken
- * with no other uslab lock held) serialises initialisation; uslab_initialized
- * is published with a release store once everything is ready.
+ * with no other uslab lock held) serialises initialisation and guards
+ * init_error; uslab_initialized is published with a release store once
+ * everything is ready.
  */
 #include "lib/slab.h"
+#include "private/env.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 bool uslab_initialized;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int init_error; /* init_lock: -errno of the failed initialisation, for good */
 
 static bool env_flag(const char *name)
 {
@@ -27,13 +38,26 @@ static bool env_flag(const char *name)
 	return v && *v && *v != '0' && *v != 'n' && *v != 'N';
 }
 
-/* Steps already done: a failed initialisation resumes where it stopped. */
-static bool kmalloc_done, hotplug_done;
+/*
+ * The initialisation failed for good: keep @err, say it once, and make every
+ * kmalloc class unreachable, so that every size, like every other entry
+ * point, goes to uslab_ensure_init() and gets @err. init_lock held.
+ */
+static int init_failed_locked(int err)
+{
+	init_error = err;
+	for (int type = 0; type < NR_KMALLOC_TYPES; type++)
+		for (unsigned int i = 0; i <= KMALLOC_SHIFT_HIGH; i++)
+			__atomic_store_n(&kmalloc_caches[type][i], NULL, __ATOMIC_RELAXED);
+	fprintf(stderr, "uslab: initialisation failed (%s); every allocation and cache creation "
+		"fails with that error from now on\n", strerror(-err));
+	return err;
+}
 
 static int do_init(const struct uslab_config *cfg)
 {
-	unsigned int reap_ms = 0;
-	const char *env;
+	unsigned long reap_ms = 0;
+	struct fault_env fault;
 	int err;
 
 	err = topology_init(cfg ? cfg->topology : NULL);
@@ -43,13 +67,18 @@ static int do_init(const struct uslab_config *cfg)
 		err = 0;
 	}
 	if (err)
-		return err;
-	slab_nomerge = (cfg && cfg->nomerge) || env_flag("USLAB_NOMERGE");
-	slab_noaliencache = (cfg && cfg->noaliencache) || env_flag("USLAB_NOALIENCACHE");
+		return err; /* the caller's option: nothing done, uslab_init() may try again */
+
+	/* The numeric variables before anything is created: a bad one leaves nothing half made. */
 	if (cfg && cfg->reaper_ms)
 		reap_ms = cfg->reaper_ms;
-	else if ((env = getenv("USLAB_REAP_MS")) != NULL)
-		reap_ms = (unsigned int)strtoul(env, NULL, 10);
+	else if ((err = env_get_ulong("USLAB_REAP_MS", 0, UINT_MAX, &reap_ms)) < 0)
+		return init_failed_locked(err);
+	err = fault_env_parse(&fault);
+	if (err)
+		return init_failed_locked(err);
+	slab_nomerge = (cfg && cfg->nomerge) || env_flag("USLAB_NOMERGE");
+	slab_noaliencache = (cfg && cfg->noaliencache) || env_flag("USLAB_NOALIENCACHE");
 
 	memcg_caches_init();
 	debug_tools_init();
@@ -57,23 +86,18 @@ static int do_init(const struct uslab_config *cfg)
 	percpu_init();
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++)
 		slab_cpu_mem_nodes[cpu] = cpu_to_node(cpu);
-	if (!kmalloc_done) {
-		slab_lock_all();
-		err = kmalloc_init_locked();
-		slab_unlock_all();
-		kmalloc_done = !err;
-	}
-	if (!err && !hotplug_done) {
-		err = slab_hotplug_init();
-		hotplug_done = !err;
-	}
+	slab_lock_all();
+	err = kmalloc_init_locked();
+	slab_unlock_all();
 	if (!err)
-		err = fault_init_from_env();
+		err = slab_hotplug_init();
+	if (!err)
+		err = fault_env_apply(&fault);
 	if (err)
-		return err;
+		return init_failed_locked(err);
 	__atomic_store_n(&uslab_initialized, true, __ATOMIC_RELEASE);
 	if (reap_ms)
-		uslab_reaper_start(reap_ms);
+		uslab_reaper_start((unsigned int)reap_ms);
 	stats_init_from_env();
 	return 0;
 }
@@ -83,7 +107,10 @@ int uslab_init(const struct uslab_config *config)
 	int err;
 
 	pthread_mutex_lock(&init_lock);
-	err = uslab_initialized ? -EBUSY : do_init(config);
+	if (uslab_initialized)
+		err = -EBUSY;
+	else
+		err = init_error ? init_error : do_init(config);
 	pthread_mutex_unlock(&init_lock);
 	return err;
 }
@@ -96,7 +123,9 @@ int uslab_ensure_init(void)
 		return 0;
 	pthread_mutex_lock(&init_lock);
 	if (!uslab_initialized)
-		err = do_init(NULL);
+		err = init_error ? init_error : do_init(NULL);
 	pthread_mutex_unlock(&init_lock);
+	if (err)
+		errno = -err;
 	return err;
 }

@@ -257,10 +257,8 @@ static void *do_kmalloc(size_t size, gfp_t flags, int node, const void *caller)
 	}
 	s = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
 	if (unlikely(!s)) {
-		if (uslab_ensure_init()) {
-			errno = ENOMEM;
-			return NULL;
-		}
+		if (uslab_ensure_init())
+			return NULL; /* errno says why, the same for every size */
 		s = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
 	}
 	/* __GFP_ZERO clears the whole class, so a later krealloc in place sees zeroes. */

@@ -57,8 +57,10 @@
  * pointers and free lists, never held across a call into uslab.
  */
 #include "lib/slab.h"
+#include "private/env.h"
 
 #include <elf.h>
+#include <limits.h>
 #include <link.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -766,7 +768,11 @@ static void shim_setup_tenant(const char *max)
 	}
 	err = mem_cgroup_write(memcg, "memory.max", max);
 	if (err) {
-		shim_warn("USLAB_MALLOC_MAX: bad value", -err);
+		char what[112];
+
+		snprintf(what, sizeof(what), "USLAB_MALLOC_MAX=%.48s: not \"max\" or a size such as 64M",
+			 max);
+		shim_warn(what, -err);
 		mem_cgroup_destroy(memcg);
 		return;
 	}
@@ -776,13 +782,12 @@ static void shim_setup_tenant(const char *max)
 
 __attribute__((constructor)) static void shim_init(void)
 {
+	unsigned long reap_ms = 0;
 	const char *env;
 	int err;
 
 	self.depth++;
 	shim_find_text();
-	env = getenv("USLAB_REAP_MS");
-	shim_reap_ms = env ? (unsigned int)strtoul(env, NULL, 10) : 0;
 	env = getenv("USLAB_MALLOC_STATS");
 	shim_print_stats = env && *env && *env != '0';
 	err = uslab_init(NULL);
@@ -792,6 +797,9 @@ __attribute__((constructor)) static void shim_init(void)
 		self.depth--;
 		return;
 	}
+	/* Checked by uslab_init() already (a bad value made it fail). */
+	if (env_get_ulong("USLAB_REAP_MS", 0, UINT_MAX, &reap_ms) > 0)
+		shim_reap_ms = (unsigned int)reap_ms;
 	env = getenv("USLAB_MALLOC_MAX");
 	if (env && *env)
 		shim_setup_tenant(env);

@@ -252,8 +252,9 @@ int uslab_reaper_start(unsigned int period_ms)
 
 	if (period_ms == 0)
 		return -EINVAL;
-	if (uslab_ensure_init())
-		return -ENOMEM;
+	err = uslab_ensure_init();
+	if (err)
+		return err;
 	pthread_once(&reaper_atfork_once, reaper_atfork_register);
 	pthread_mutex_lock(&reaper.lock);
 	if (reaper.running) {

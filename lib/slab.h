@@ -766,7 +766,17 @@ extern bool fault_slab_active;
 /* The gfp flags of the page grab under way, for the page-failure hook. */
 extern USLAB_TLS gfp_t fault_page_gfp;
 bool fault_should_fail_slab(struct kmem_cache *s, gfp_t flags);
-int fault_init_from_env(void);
+/* USLAB_FAIL as read at initialisation: parsed before anything exists, applied last. */
+struct fault_env {
+	struct uslab_fail_attr attr;
+	char cache[64];
+	char memcg[64];
+	bool set;               /* USLAB_FAIL was given and is valid */
+};
+/* Read and check USLAB_FAIL; 0, or -EINVAL after saying what is wrong on stderr. */
+int fault_env_parse(struct fault_env *fe);
+/* Turn the parsed configuration on (uslab_fail_setup()); 0 when there is none. */
+int fault_env_apply(struct fault_env *fe);
 
 /* ---- lib/reap.c ------------------------------------------------------------ */
 
@@ -943,7 +953,11 @@ void stats_reaper_tick(void);
 
 /* ---- lib/init.c ------------------------------------------------------------ */
 
-/* Initialise the library with defaults if nobody did; 0 or -errno. */
+/*
+ * Initialise the library with defaults if nobody did. Return: 0, or the
+ * -errno of the failed initialisation, also left in errno, the same for every
+ * call once it failed (lib/init.c): entry points return NULL or that error.
+ */
 int uslab_ensure_init(void);
 extern bool uslab_initialized;
 

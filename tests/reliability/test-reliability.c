@@ -11,6 +11,7 @@
  * Threads are sequenced with flags, never with sleeps.
  */
 #include "lib/slab.h"
+#include "private/env.h"
 
 #include <check.h>
 #include <errno.h>
@@ -297,6 +298,268 @@ START_TEST(test_reclaim_of_offline_tenant_is_einval)
 END_TEST
 
 /* ================================================================================ */
+/* a failed initialisation                                                           */
+/* ================================================================================ */
+
+/*
+ * Said once, and final: every later call fails the same way (NULL with
+ * errno EINVAL, or -EINVAL), whatever the size asked for.
+ */
+
+/* Expect NULL with errno EINVAL from @call. */
+#define EXPECT_EINVAL(call)                                                          \
+	do {                                                                         \
+		errno = 0;                                                           \
+		ck_assert_msg((call) == NULL && errno == EINVAL, "%s: errno %d", #call, errno); \
+	} while (0)
+
+START_TEST(test_failed_init_is_sticky)
+{
+	struct stderr_capture cap;
+	char *text;
+	FILE *f;
+
+	ck_assert_int_eq(setenv("USLAB_FAIL", "nonsense=1", 1), 0);
+	ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+	/* Every size and every entry point, twice, in an order that mixes them. */
+	for (int round = 0; round < 2; round++) {
+		EXPECT_EINVAL(kmalloc(64, GFP_KERNEL));
+		EXPECT_EINVAL(kmalloc(4096, GFP_KERNEL));
+		EXPECT_EINVAL(kmalloc(16 * 1024, GFP_KERNEL));
+		EXPECT_EINVAL(kmalloc(1 << 20, GFP_KERNEL));
+		EXPECT_EINVAL(kvmalloc(8ul << 20, GFP_KERNEL));
+		EXPECT_EINVAL(kzalloc(8, GFP_KERNEL));
+		EXPECT_EINVAL(kmalloc_node(200, GFP_KERNEL, 0));
+		EXPECT_EINVAL(kcalloc(4, 30, GFP_KERNEL));
+		EXPECT_EINVAL(kmalloc(100, GFP_KERNEL_ACCOUNT));
+		EXPECT_EINVAL(krealloc(NULL, 100, GFP_KERNEL));
+		EXPECT_EINVAL(kstrdup("uslab", GFP_KERNEL));
+		EXPECT_EINVAL(kmemdup("abc", 3, GFP_KERNEL));
+		EXPECT_EINVAL(kmem_cache_create("rel-after-failure", 64, 0, 0, NULL));
+		EXPECT_EINVAL(kmem_cache_create("rel-after-failure-2", 64, 0, SLAB_ACCOUNT, NULL));
+		EXPECT_EINVAL(uslab_cache_find("kmalloc-64"));
+		ck_assert_int_eq(uslab_init(NULL), -EINVAL);
+		ck_assert_int_eq(uslab_reaper_start(100), -EINVAL);
+		f = tmpfile();
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(uslab_slabinfo(f), -EINVAL);
+		ck_assert_int_eq(uslab_slabinfo_nodes(f), -EINVAL);
+		fclose(f);
+		ck_assert_uint_eq(uslab_reap(), 0);
+	}
+	text = stderr_capture_end(&cap);
+	/* Said once, naming the variable and the key. */
+	ck_assert_msg(count_of(text, "USLAB_FAIL") == 1 && strstr(text, "nonsense"),
+		      "stderr: %s", text);
+	ck_assert_msg(count_of(text, "initialisation failed") == 1, "stderr: %s", text);
+	free(text);
+	/* Nothing needing the allocator was left behind half made. */
+	kfree(NULL);
+	ck_assert_uint_ge(uslab_nr_cpu_ids(), 1);
+}
+END_TEST
+
+/* uslab_init() first: the same error, said once, and kept. */
+START_TEST(test_failed_uslab_init_is_sticky)
+{
+	struct uslab_config cfg = { .topology = SPEC_8x4 };
+	struct stderr_capture cap;
+	char *text;
+
+	ck_assert_int_eq(setenv("USLAB_REAP_MS", "10ms", 1), 0);
+	ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+	ck_assert_int_eq(uslab_init(&cfg), -EINVAL);
+	ck_assert_int_eq(uslab_init(&cfg), -EINVAL);
+	EXPECT_EINVAL(kmalloc(64, GFP_KERNEL));
+	EXPECT_EINVAL(kmalloc(1 << 20, GFP_KERNEL));
+	EXPECT_EINVAL(kmem_cache_create("rel-after-failure", 64, 0, 0, NULL));
+	text = stderr_capture_end(&cap);
+	ck_assert_msg(count_of(text, "USLAB_REAP_MS=10ms") == 1, "stderr: %s", text);
+	ck_assert_msg(count_of(text, "initialisation failed") == 1, "stderr: %s", text);
+	free(text);
+}
+END_TEST
+
+/* A bad explicit option is the caller's to correct: nothing is kept. */
+START_TEST(test_bad_option_can_be_corrected)
+{
+	struct uslab_config bad = { .topology = "nonsense:9" }, good = { .topology = SPEC_8x4 };
+	void *p;
+
+	ck_assert_int_eq(uslab_init(&bad), -EINVAL);
+	ck_assert_int_eq(uslab_init(&good), 0);
+	ck_assert_uint_eq(uslab_nr_node_ids(), 4);
+	p = kmalloc(64, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	kfree(p);
+}
+END_TEST
+
+/* ================================================================================ */
+/* numbers from the environment                                                      */
+/* ================================================================================ */
+
+/*
+ * One parser (private/env.h) with an end and a range check for every number
+ * of every USLAB_* variable; a refusal names the variable and the value.
+ */
+
+START_TEST(test_env_number_parser)
+{
+	struct stderr_capture cap;
+	unsigned long u = 7;
+	long l = 7;
+	char *text;
+
+	ck_assert_int_eq(env_parse_ulong("V", "0", 0, 10, &u), 0);
+	ck_assert_uint_eq(u, 0);
+	ck_assert_int_eq(env_parse_ulong("V", "10", 0, 10, &u), 0);
+	ck_assert_uint_eq(u, 10);
+	ck_assert_int_eq(env_parse_ulong("V", "18446744073709551615", 0, ULONG_MAX, &u), 0);
+	ck_assert_uint_eq(u, ULONG_MAX);
+	ck_assert_int_eq(env_parse_long("V", "-1", -1, LONG_MAX, &l), 0);
+	ck_assert_int_eq(l, -1);
+	ck_assert_int_eq(env_parse_long("V", "42", -1, LONG_MAX, &l), 0);
+	ck_assert_int_eq(l, 42);
+
+	static const char *const bad_u[] = {
+		"", "abc", "1x", "10 ", " 10", "+1", "-1", "0x10", "11", "1e3", "99999999999999999999",
+		"18446744073709551616",
+	};
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad_u); i++) {
+		u = 7;
+		ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+		int err = env_parse_ulong("USLAB_X: key", bad_u[i], 0, 10, &u);
+		text = stderr_capture_end(&cap);
+		ck_assert_msg(err == -EINVAL, "'%s' accepted", bad_u[i]);
+		ck_assert_uint_eq(u, 7);
+		/* One line naming the variable and the value. */
+		char want[80];
+		snprintf(want, sizeof(want), "USLAB_X: key=%s:", bad_u[i]);
+		ck_assert_msg(strstr(text, want) && count_of(text, "\n") == 1, "'%s' said: %s",
+			      bad_u[i], text);
+		free(text);
+	}
+	static const char *const bad_l[] = { "", "-", "--1", "-2", "abc", "9223372036854775808" };
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad_l); i++) {
+		ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+		int err = env_parse_long("USLAB_X: times", bad_l[i], -1, LONG_MAX, &l);
+		text = stderr_capture_end(&cap);
+		ck_assert_msg(err == -EINVAL, "'%s' accepted", bad_l[i]);
+		ck_assert_msg(strstr(text, "USLAB_X: times="), "'%s' said: %s", bad_l[i], text);
+		free(text);
+	}
+	/* The out-of-range message gives the range. */
+	ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+	ck_assert_int_eq(env_parse_ulong("USLAB_FAIL: probability", "200", 0, 100, &u), -EINVAL);
+	text = stderr_capture_end(&cap);
+	ck_assert_msg(strstr(text, "probability=200") && strstr(text, "0 to 100"), "said: %s", text);
+	free(text);
+
+	/* Variables: unset or empty is "not given"; set is checked. */
+	unsetenv("USLAB_REL_TEST");
+	ck_assert_int_eq(env_get_ulong("USLAB_REL_TEST", 0, 5, &u), 0);
+	setenv("USLAB_REL_TEST", "", 1);
+	ck_assert_int_eq(env_get_ulong("USLAB_REL_TEST", 0, 5, &u), 0);
+	setenv("USLAB_REL_TEST", "4", 1);
+	ck_assert_int_eq(env_get_ulong("USLAB_REL_TEST", 0, 5, &u), 1);
+	ck_assert_uint_eq(u, 4);
+	setenv("USLAB_REL_TEST", "6", 1);
+	ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+	ck_assert_int_eq(env_get_ulong("USLAB_REL_TEST", 0, 5, &u), -EINVAL);
+	text = stderr_capture_end(&cap);
+	ck_assert_msg(strstr(text, "USLAB_REL_TEST=6"), "said: %s", text);
+	free(text);
+}
+END_TEST
+
+/* Values every USLAB_* variable with numbers must refuse, with what the message names. */
+static const struct bad_env {
+	const char *var, *value, *says;
+} bad_envs[] = {
+	{ "USLAB_FAIL", "probability=abc", "probability=abc" },
+	{ "USLAB_FAIL", "probability=200", "probability=200" },
+	{ "USLAB_FAIL", "probability=", "probability=" },
+	{ "USLAB_FAIL", "interval=99999999999999999999", "interval=99999999999999999999" },
+	{ "USLAB_FAIL", "interval=-1", "interval=-1" },
+	{ "USLAB_FAIL", "times=abc", "times=abc" },
+	{ "USLAB_FAIL", "times=-5", "times=-5" },
+	{ "USLAB_FAIL", "seed=1.5", "seed=1.5" },
+	{ "USLAB_FAIL", "slab=2", "slab=2" },
+	{ "USLAB_FAIL", "pages=yes", "pages=yes" },
+	{ "USLAB_FAIL", "failslab_only=01x", "failslab_only=01x" },
+	{ "USLAB_FAIL", "probability=5,cache=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	  "cache=" },
+	{ "USLAB_REAP_MS", "abc", "USLAB_REAP_MS=abc" },
+	{ "USLAB_REAP_MS", "10ms", "USLAB_REAP_MS=10ms" },
+	{ "USLAB_REAP_MS", "-5", "USLAB_REAP_MS=-5" },
+	{ "USLAB_REAP_MS", "99999999999999999999", "USLAB_REAP_MS=99999999999999999999" },
+};
+
+START_TEST(test_env_bad_value_fails_init)
+{
+	const struct bad_env *b = &bad_envs[_i];
+	struct stderr_capture cap;
+	char *text;
+
+	ck_assert_int_eq(setenv(b->var, b->value, 1), 0);
+	ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+	int err = uslab_init(NULL);
+	text = stderr_capture_end(&cap);
+	ck_assert_msg(err == -EINVAL, "%s=%s: uslab_init gave %d", b->var, b->value, err);
+	ck_assert_msg(strstr(text, b->var) && strstr(text, b->says), "%s=%s said: %s", b->var,
+		      b->value, text);
+	free(text);
+}
+END_TEST
+
+/* Good values keep working, the edges of each range included. */
+static const struct good_env {
+	const char *var, *value;
+} good_envs[] = {
+	{ "USLAB_FAIL", "probability=0,interval=4294967295,times=-1,seed=4294967295,slab=1,pages=0" },
+	{ "USLAB_FAIL", "probability=100,times=0,slab=0,pages=1,failslab_only=1" },
+	{ "USLAB_FAIL", "probability=1,slab,cache=rel*" },
+	{ "USLAB_REAP_MS", "0" },
+	{ "USLAB_REAP_MS", "" },
+	{ "USLAB_REAP_MS", "100000" },
+};
+
+START_TEST(test_env_good_value_accepted)
+{
+	const struct good_env *g = &good_envs[_i];
+	struct stderr_capture cap;
+	char *text;
+
+	ck_assert_int_eq(setenv(g->var, g->value, 1), 0);
+	ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+	int err = uslab_init(NULL);
+	text = stderr_capture_end(&cap);
+	ck_assert_msg(err == 0, "%s=%s: uslab_init gave %d: %s", g->var, g->value, err, text);
+	ck_assert_msg(text[0] == '\0', "%s=%s said: %s", g->var, g->value, text);
+	free(text);
+	uslab_reaper_stop();
+}
+END_TEST
+
+/* USLAB_STATS_MS: documented as ignored when bad; now the rejection is said. */
+START_TEST(test_env_stats_ms_rejection_is_said)
+{
+	struct stderr_capture cap;
+	unsigned long ms = 0;
+	char *text;
+
+	setenv("USLAB_STATS_MS", "0", 1);
+	ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+	ck_assert_int_eq(env_get_ulong("USLAB_STATS_MS", 1, 3600000, &ms), -EINVAL);
+	text = stderr_capture_end(&cap);
+	ck_assert_msg(strstr(text, "USLAB_STATS_MS=0") && strstr(text, "1 to 3600000"), "said: %s",
+		      text);
+	free(text);
+}
+END_TEST
+
+/* ================================================================================ */
 
 static Suite *reliability_suite(void)
 {
@@ -315,6 +578,19 @@ static Suite *reliability_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_large_block_vetoes_node_offline);
 	tcase_add_test(tc, test_large_blocks_race_node_offline);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("failed-init");
+	tcase_add_test(tc, test_failed_init_is_sticky);
+	tcase_add_test(tc, test_failed_uslab_init_is_sticky);
+	tcase_add_test(tc, test_bad_option_can_be_corrected);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("env-numbers");
+	tcase_add_test(tc, test_env_number_parser);
+	tcase_add_loop_test(tc, test_env_bad_value_fails_init, 0, (int)ARRAY_SIZE(bad_envs));
+	tcase_add_loop_test(tc, test_env_good_value_accepted, 0, (int)ARRAY_SIZE(good_envs));
+	tcase_add_test(tc, test_env_stats_ms_rejection_is_said);
 	suite_add_tcase(s, tc);
 	return s;
 }
