@@ -560,6 +560,83 @@ START_TEST(test_env_stats_ms_rejection_is_said)
 END_TEST
 
 /* ================================================================================ */
+/* synthetic topologies too big for uslab                                            */
+/* ================================================================================ */
+
+/*
+ * Measured from the string and refused before hwloc builds anything (hwloc
+ * spends minutes on 262,144 PUs); what fits is still built.
+ */
+
+/* Descriptions above USLAB_NR_CPUS CPUs or USLAB_MAX_NUMNODES nodes. */
+static const char *const huge_specs[] = {
+	"node:64 core:64 pu:64",                  /* 262,144 PUs: minutes of hwloc work */
+	"pack:16 [numa] core:128 pu:128",
+	"node:2 pu:513",                          /* one PU over the limit */
+	"node:65 pu:1",                           /* one node over the limit */
+	"pack:65 [numa] pu:1",
+	"4096 4096",
+	"node:0x40 core:0x40 pu:0x40",
+	"node:4294967295 pu:4294967295",
+};
+
+START_TEST(test_huge_topology_refused_fast)
+{
+	struct uslab_config cfg = { .topology = huge_specs[_i] };
+	double t0 = now_s();
+
+	ck_assert_int_eq(uslab_init(&cfg), -EINVAL);
+	ck_assert_msg(now_s() - t0 < 5.0, "'%s' took %.1f s", huge_specs[_i], now_s() - t0);
+	ck_assert_int_eq(topology_init(huge_specs[_i]), -EINVAL);
+}
+END_TEST
+
+/* Through the variable: the first call falls back to the real machine, quickly. */
+START_TEST(test_huge_topology_env_falls_back_fast)
+{
+	struct stderr_capture cap;
+	double t0;
+	char *text;
+	void *p;
+
+	ck_assert_int_eq(setenv("USLAB_TOPOLOGY", "node:64 core:64 pu:64", 1), 0);
+	ck_assert_int_eq(stderr_capture_begin(&cap), 0);
+	t0 = now_s();
+	p = kmalloc(64, GFP_KERNEL);
+	text = stderr_capture_end(&cap);
+	ck_assert_msg(now_s() - t0 < 5.0, "first call took %.1f s", now_s() - t0);
+	ck_assert_ptr_nonnull(p);
+	kfree(p);
+	ck_assert(!uslab_topology_is_synthetic());
+	ck_assert_msg(strstr(text, "node:64 core:64 pu:64") && strstr(text, "262144"),
+		      "said: %s", text);
+	free(text);
+}
+END_TEST
+
+/* Descriptions within the limits, in every form hwloc reads, are still built. */
+static const struct {
+	const char *spec;
+	unsigned int cpus, nodes;
+} ok_specs[] = {
+	{ "node:64 core:4 pu:4", USLAB_NR_CPUS, USLAB_MAX_NUMNODES },  /* the largest */
+	{ "pack:2 [numa] core:2 pu:2", 8, 2 },
+	{ "pack:2 [numa(memory=1GB)] [numa] core:2 pu:2", 8, 4 },
+	{ "(memory=2GB) node:2 pu:2", 4, 2 },
+	{ "node:4 core:2 pu:1(indexes=0,1,2,3,4,5,6,7)", 8, 4 },
+	{ "  node:2   pu:0x2 ", 4, 2 },
+	{ "NUMANode:2 Core:4 PU:2", 16, 2 },
+};
+
+START_TEST(test_topology_within_limits_accepted)
+{
+	ck_assert_int_eq(topology_init(ok_specs[_i].spec), 0);
+	ck_assert_uint_eq(uslab_nr_cpu_ids(), ok_specs[_i].cpus);
+	ck_assert_uint_eq(uslab_nr_node_ids(), ok_specs[_i].nodes);
+}
+END_TEST
+
+/* ================================================================================ */
 
 static Suite *reliability_suite(void)
 {
@@ -591,6 +668,14 @@ static Suite *reliability_suite(void)
 	tcase_add_loop_test(tc, test_env_bad_value_fails_init, 0, (int)ARRAY_SIZE(bad_envs));
 	tcase_add_loop_test(tc, test_env_good_value_accepted, 0, (int)ARRAY_SIZE(good_envs));
 	tcase_add_test(tc, test_env_stats_ms_rejection_is_said);
+	suite_add_tcase(s, tc);
+
+	/* The old code spent minutes here: fail in one, not in the default two. */
+	tc = tcase_create("topology-size");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_huge_topology_refused_fast, 0, (int)ARRAY_SIZE(huge_specs));
+	tcase_add_test(tc, test_huge_topology_env_falls_back_fast);
+	tcase_add_loop_test(tc, test_topology_within_limits_accepted, 0, (int)ARRAY_SIZE(ok_specs));
 	suite_add_tcase(s, tc);
 	return s;
 }
