@@ -263,6 +263,8 @@ static void *do_kmalloc(size_t size, gfp_t flags, int node, const void *caller)
 	}
 	/* __GFP_ZERO clears the whole class, so a later krealloc in place sees zeroes. */
 	obj = slab_alloc_node(s, flags, node, caller);
+	if (unlikely(s->flags & SLAB_RED_ZONE) && obj)
+		debug_kmalloc_request(s, obj, size, flags); /* USLAB_DEBUG: the slack is red zone */
 	return obj;
 }
 
@@ -380,7 +382,11 @@ size_t ksize(const void *p)
 	if (v & PAGEMAP_LARGE)
 		return kmalloc_large_size(v);
 	slab = free_check_object(NULL, p, "ksize", false, NULL);
-	return slab ? slab->cache->object_size : 0;
+	if (!slab)
+		return 0;
+	if (unlikely(slab->cache->flags & SLAB_RED_ZONE))
+		debug_kmalloc_ksize(slab->cache, slab, (void *)p); /* the slack is the caller's now */
+	return slab->cache->object_size;
 }
 
 void *krealloc(const void *p, size_t new_size, gfp_t flags)

@@ -698,6 +698,13 @@ void debug_calculate_layout(struct kmem_cache *s);
 slab_flags_t debug_flags_for(const char *name);
 void debug_init_object(struct kmem_cache *s, void *obj);
 void debug_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags, const void *caller);
+/*
+ * kmalloc() asked @s (red-zoned) for @size bytes of @obj: remember it and
+ * make the rest of the object a red zone (checked on free and by validation).
+ */
+void debug_kmalloc_request(struct kmem_cache *s, void *obj, size_t size, gfp_t flags);
+/* ksize() of an object of a red-zoned cache @s: the whole object is the caller's from now on. */
+void debug_kmalloc_ksize(struct kmem_cache *s, struct slab *slab, void *obj);
 void debug_double_free(struct kmem_cache *s, struct slab *slab, void *obj, const void *caller);
 /* Debug and tool work on free; false when the object must not be freed now (quarantined). */
 bool debug_pre_free(struct kmem_cache *s, struct slab *slab, void *obj, const void *caller);

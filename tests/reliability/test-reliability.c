@@ -637,6 +637,154 @@ START_TEST(test_topology_within_limits_accepted)
 END_TEST
 
 /* ================================================================================ */
+/* USLAB_DEBUG: the slack of a kmalloc object is a red zone                           */
+/* ================================================================================ */
+
+/*
+ * Under USLAB_DEBUG=Z the bytes of a kmalloc object past the size asked for
+ * are checked like a red zone (Linux 6.2+ SLUB's orig_size), while ksize()
+ * hands the whole class out.
+ */
+
+static struct {
+	unsigned int count;
+	char cache[128];
+	const void *object;
+	char text[2048];
+} rep;
+
+static void record_report(const char *cache, const void *object, const char *text)
+{
+	rep.count++;
+	snprintf(rep.cache, sizeof(rep.cache), "%s", cache ? cache : "(null)");
+	rep.object = object;
+	snprintf(rep.text, sizeof(rep.text), "%s", text);
+}
+
+static void debug_machine(const char *letters)
+{
+	ck_assert_int_eq(setenv("USLAB_DEBUG", letters, 1), 0);
+	machine();
+	memset(&rep, 0, sizeof(rep));
+	uslab_set_report_handler(record_report);
+}
+
+static void expect_slack_report(unsigned int count, const char *cache, const void *obj,
+				const char *what)
+{
+	char addr[32];
+
+	snprintf(addr, sizeof(addr), "%p", obj);
+	ck_assert_msg(rep.count == count, "expected %u reports, got %u (last: %s)", count,
+		      rep.count, rep.text);
+	ck_assert_ptr_eq(rep.object, obj);
+	ck_assert_str_eq(rep.cache, cache);
+	ck_assert_msg(strstr(rep.text, addr) && strstr(rep.text, cache) && strstr(rep.text, what),
+		      "report lacks %s / %s / \"%s\": %s", addr, cache, what, rep.text);
+}
+
+START_TEST(test_kmalloc_slack_is_red_zone)
+{
+	struct kmem_cache *k32;
+	unsigned char *p;
+
+	debug_machine(_i == 0 ? "Z" : "FZPU");
+	k32 = uslab_cache_find("kmalloc-32");
+	ck_assert_ptr_nonnull(k32);
+
+	/* One byte past 24 requested bytes, inside kmalloc-32. */
+	p = kmalloc(24, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_eq(uslab_obj_cache(p), k32);
+	memset(p, 0x11, 24);
+	p[24] = 0x41;
+	ck_assert_int_ne(uslab_cache_validate(k32), 0);
+	kfree(p);
+	expect_slack_report(1, "kmalloc-32", p, "red zone overwritten");
+	ck_assert_msg(strstr(rep.text, "24"), "report does not give the requested size: %s",
+		      rep.text);
+	VALIDATE(k32);
+
+	/* The last byte of the class, and a kmalloc_node object. */
+	p = kmalloc_node(17, GFP_KERNEL, 1);
+	ck_assert_ptr_nonnull(p);
+	p[31] = 0;
+	kfree(p);
+	expect_slack_report(2, "kmalloc-32", p, "red zone overwritten");
+
+	/* Writing exactly what was asked for is fine, for every size of the class. */
+	for (size_t n = 17; n <= 32; n++) {
+		p = kmalloc(n, GFP_KERNEL);
+		memset(p, 0x22, n);
+		VALIDATE(k32);
+		kfree(p);
+	}
+	ck_assert_uint_eq(rep.count, 2);
+
+	/* ksize() hands the whole class out, as the kernel's does. */
+	p = kmalloc(20, GFP_KERNEL);
+	ck_assert_uint_eq(ksize(p), 32);
+	memset(p, 0x33, 32);
+	VALIDATE(k32);
+	kfree(p);
+	ck_assert_uint_eq(rep.count, 2);
+
+	/* kzalloc: zeroes where asked, and in what ksize() hands out. */
+	p = kzalloc(20, GFP_KERNEL);
+	ck_assert(bytes_all(p, 0, 20));
+	ck_assert_uint_eq(ksize(p), 32);
+	ck_assert(bytes_all(p, 0, 32));
+	kfree(p);
+
+	/* krealloc within the class keeps the object (its ksize() is the class). */
+	p = kmalloc(24, GFP_KERNEL);
+	memset(p, 0x44, 24);
+	unsigned char *q = krealloc(p, 30, GFP_KERNEL);
+	ck_assert_ptr_eq(q, p);
+	memset(q, 0x44, 30);
+	kfree(q);
+	ck_assert_uint_eq(rep.count, 2);
+
+	/* An accounted kmalloc lands in a tenant's child of kmalloc-cg-32: checked too. */
+	struct mem_cgroup *t = mem_cgroup_create(NULL, "rel-debug");
+	ck_assert_ptr_nonnull(t);
+	set_active_memcg(t);
+	p = kmalloc(24, GFP_KERNEL_ACCOUNT);
+	set_active_memcg(NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_ne(uslab_obj_cache(p), k32);
+	p[24] = 0;
+	kfree(p);
+	ck_assert_uint_eq(rep.count, 3);
+	ck_assert_msg(strstr(rep.text, "red zone overwritten"), "report: %s", rep.text);
+	quarantine_flush(NULL);
+	ck_assert_int_eq(mem_cgroup_destroy(t), 0);
+
+	/* kmem_cache_alloc() from a kmalloc cache asks for the whole object. */
+	p = kmem_cache_alloc(k32, GFP_KERNEL);
+	memset(p, 0x55, 32);
+	kmem_cache_free(k32, p);
+	ck_assert_uint_eq(rep.count, 3);
+	VALIDATE(k32);
+}
+END_TEST
+
+/* Without the red zone letter nothing changes: the slack is the program's. */
+START_TEST(test_kmalloc_slack_free_without_red_zone)
+{
+	unsigned char *p;
+
+	debug_machine("P");
+	p = kmalloc(24, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0x66, 32);
+	kfree(p);
+	ck_assert_uint_eq(rep.count, 0);
+	VALIDATE(uslab_cache_find("kmalloc-32"));
+}
+END_TEST
+
+/* ================================================================================ */
 
 static Suite *reliability_suite(void)
 {
@@ -676,6 +824,11 @@ static Suite *reliability_suite(void)
 	tcase_add_loop_test(tc, test_huge_topology_refused_fast, 0, (int)ARRAY_SIZE(huge_specs));
 	tcase_add_test(tc, test_huge_topology_env_falls_back_fast);
 	tcase_add_loop_test(tc, test_topology_within_limits_accepted, 0, (int)ARRAY_SIZE(ok_specs));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("kmalloc-slack");
+	tcase_add_loop_test(tc, test_kmalloc_slack_is_red_zone, 0, 2);
+	tcase_add_test(tc, test_kmalloc_slack_free_without_red_zone);
 	suite_add_tcase(s, tc);
 	return s;
 }
