@@ -4,7 +4,10 @@
  * the CPU's array), the refill that moves up to batchcount objects from the
  * node's shared array, then partial and free slabs, growing a slab when the
  * node has none (mm/slab.c cache_alloc_refill), allocation from a given
- * node with fallback by distance, and the bulk call.
+ * node with fallback by distance, and the bulk call. A tenant that refused
+ * the charge of a new slab is not asked again by the fallback for another
+ * node: one failed allocation is one charge failure (one max and one oom
+ * event), as the kernel charges once per allocation.
  *
  * The CPU array and the node lists are never locked together: refill takes
  * a batch out of the node under list_lock into an on-stack array, then puts
@@ -73,6 +76,13 @@ unsigned int node_take_objects(struct kmem_cache *s, int nid, gfp_t flags, void 
 			return got;
 		}
 
+		/*
+		 * The tenant refused this allocation's charge already: charging
+		 * again for another node would only count another max and oom
+		 * event. What the node had is taken; nothing is grown.
+		 */
+		if (unlikely(slab_charge_refused))
+			return 0;
 		/* cache_grow_begin/end: build the slab unlocked, then publish it. */
 		slab = slab_create(s, flags, nid);
 		if (!slab)
@@ -154,6 +164,7 @@ USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 	void *obj = NULL;
 	int nid;
 
+	slab_charge_refused = false; /* a new allocation: its own charge */
 	if (ac && ac->avail) {
 		/* Refilled by another thread of this CPU meanwhile. */
 		ac->touched = 1;
@@ -200,6 +211,7 @@ void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid)
 		errno = EINVAL;
 		return NULL;
 	}
+	slab_charge_refused = false; /* a new allocation: its own charge */
 	if (cache_node(s, nid) && node_online(nid) &&
 	    node_take_objects(s, nid, flags, &obj, 1, true)) {
 		cache_stat_add(s, STAT_NODE_ALLOC, 1);

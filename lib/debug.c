@@ -10,10 +10,15 @@
  *
  * Slot layout of a debug cache, from the slot start:
  *   [red zone 1: obj_offset bytes, last 8 checked][object][pad to 8]
- *   [red zone 2: 8 bytes][alloc track][free track][pad to align]
+ *   [red zone 2: 8 bytes][request: 8 bytes][alloc track][free track][pad to align]
  * Red zones hold RED_INACTIVE while the object is free and RED_ACTIVE while it
  * is allocated; poisoned free objects hold 0x6b ending in 0xa5 and are
- * filled with 0x5a when allocated. Poisoning is skipped for caches with a
+ * filled with 0x5a when allocated. The request (red-zoned caches only) is
+ * the size the caller asked for: kmalloc() asks for less than its class,
+ * and the slack up to the object size is a red zone of RED_SLACK bytes too,
+ * checked on free and by validation (Linux 6.2 SLUB's orig_size); ksize()
+ * hands the whole object out and ends that check for the object, as the
+ * kernel's __ksize() does. Poisoning is skipped for caches with a
  * constructor or SLAB_TYPESAFE_BY_RCU, whose free objects must keep their
  * contents (as SLUB does).
  *
@@ -53,12 +58,20 @@
 #define POISON_INUSE 0x5a
 #define POISON_FREE  0x6b
 #define POISON_END   0xa5
+#define RED_SLACK    0xcc	/* past a kmalloc request: SLUB's SLUB_RED_ACTIVE byte */
 
 struct slab_track {
 	const void *addr;      /* call site */
 	int tid;
 	uint64_t when_ns;      /* CLOCK_MONOTONIC */
 };
+
+/* What the allocation asked for, in the slot of every red-zoned cache. */
+struct obj_request {
+	unsigned int size;     /* bytes; object_size unless kmalloc() asked for less */
+	unsigned int zeroed;   /* __GFP_ZERO: ksize() hands the slack out as zeroes */
+};
+_Static_assert(sizeof(struct obj_request) == sizeof(uint64_t), "one word after red zone 2");
 
 static inline bool cache_poisons(const struct kmem_cache *s)
 {
@@ -74,6 +87,11 @@ static inline uint64_t *red_zone1(const struct kmem_cache *s, void *obj)
 static inline uint64_t *red_zone2(const struct kmem_cache *s, void *obj)
 {
 	return (uint64_t *)((char *)obj + s->rz2_offset);
+}
+
+static inline struct obj_request *obj_request(const struct kmem_cache *s, void *obj)
+{
+	return (struct obj_request *)((char *)obj + s->rz2_offset + sizeof(uint64_t));
 }
 
 static inline struct slab_track *obj_tracks(const struct kmem_cache *s, void *obj)
@@ -99,7 +117,8 @@ void debug_calculate_layout(struct kmem_cache *s)
 		off = MAX(s->align, (unsigned int)sizeof(uint64_t));
 	s->obj_offset = off;
 	s->rz2_offset = ALIGN_UP(s->object_size, (unsigned int)sizeof(uint64_t));
-	s->track_offset = s->rz2_offset + ((s->flags & SLAB_RED_ZONE) ? sizeof(uint64_t) : 0);
+	s->track_offset = s->rz2_offset + ((s->flags & SLAB_RED_ZONE) ?
+					   sizeof(uint64_t) + sizeof(struct obj_request) : 0);
 	tail = s->track_offset + ((s->flags & SLAB_STORE_USER) ? 2 * sizeof(struct slab_track) : 0);
 	if (s->flags & SLAB_DEBUG_FLAGS)
 		s->size = ALIGN_UP(off + MAX(tail, s->object_size), s->align);
@@ -156,6 +175,7 @@ void debug_init_object(struct kmem_cache *s, void *obj)
 	if (s->flags & SLAB_RED_ZONE) {
 		*red_zone1(s, obj) = RED_INACTIVE;
 		*red_zone2(s, obj) = RED_INACTIVE;
+		*obj_request(s, obj) = (struct obj_request){ s->object_size, 0 };
 	}
 	if (s->flags & SLAB_STORE_USER)
 		memset(obj_tracks(s, obj), 0, 2 * sizeof(struct slab_track));
@@ -202,6 +222,34 @@ static void check_red_zones(struct kmem_cache *s, void *obj, uint64_t expect, co
 	*rz1 = *rz2 = expect;
 }
 
+/*
+ * The slack of a kmalloc object, from the size asked for to the object size,
+ * still holds RED_SLACK; else report the first byte changed and restore it.
+ */
+static bool check_slack(struct kmem_cache *s, void *obj, bool report)
+{
+	struct obj_request *r = obj_request(s, obj);
+	unsigned int from = MIN(r->size, s->object_size);
+	uint8_t *p = obj;
+
+	for (unsigned int i = from; i < s->object_size; i++) {
+		if (likely(p[i] == RED_SLACK))
+			continue;
+		if (report) {
+			char a[160];
+
+			track_describe(s, obj, 0, a, sizeof(a));
+			slab_report(s, obj, "red zone overwritten while the object was allocated: "
+				    "byte %u of %u is 0x%02x (expected 0x%02x), past the %u bytes "
+				    "kmalloc was asked for%s", i, s->object_size, p[i], RED_SLACK,
+				    r->size, a);
+			memset(p + from, RED_SLACK, s->object_size - from);
+		}
+		return false;
+	}
+	return true;
+}
+
 static void check_poison(struct kmem_cache *s, void *obj)
 {
 	const uint8_t *p = obj;
@@ -233,10 +281,12 @@ void debug_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags, const void *
 	}
 	if (s->flags & SLAB_RED_ZONE) {
 		VALGRIND_MAKE_MEM_DEFINED(red_zone1(s, obj), sizeof(uint64_t));
-		VALGRIND_MAKE_MEM_DEFINED(red_zone2(s, obj), sizeof(uint64_t));
+		VALGRIND_MAKE_MEM_DEFINED(red_zone2(s, obj), 2 * sizeof(uint64_t));
 		check_red_zones(s, obj, RED_INACTIVE, "while the object was free");
 		*red_zone1(s, obj) = RED_ACTIVE;
 		*red_zone2(s, obj) = RED_ACTIVE;
+		/* The whole object, unless kmalloc() says less (debug_kmalloc_request). */
+		*obj_request(s, obj) = (struct obj_request){ s->object_size, 0 };
 	}
 	if (cache_poisons(s)) {
 		VALGRIND_MAKE_MEM_DEFINED(obj, s->object_size);
@@ -246,6 +296,25 @@ void debug_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags, const void *
 	}
 	if (s->flags & SLAB_STORE_USER)
 		track_set(s, obj, 0, caller);
+}
+
+void debug_kmalloc_request(struct kmem_cache *s, void *obj, size_t size, gfp_t flags)
+{
+	*obj_request(s, obj) = (struct obj_request){ (unsigned int)size, !!(flags & __GFP_ZERO) };
+	memset((char *)obj + size, RED_SLACK, s->object_size - size);
+}
+
+void debug_kmalloc_ksize(struct kmem_cache *s, struct slab *slab, void *obj)
+{
+	struct obj_request *r = obj_request(s, obj);
+
+	if (slab_obj_state(s, slab)[slab_obj_to_index(s, slab, obj)] != OBJ_ALLOCATED ||
+	    r->size >= s->object_size)
+		return;
+	/* The caller may use the whole object now: what __GFP_ZERO would have cleared is clear. */
+	if (r->zeroed)
+		memset((char *)obj + r->size, 0, s->object_size - r->size);
+	r->size = s->object_size;
 }
 
 void debug_double_free(struct kmem_cache *s, struct slab *slab, void *obj, const void *caller)
@@ -263,6 +332,7 @@ bool debug_pre_free(struct kmem_cache *s, struct slab *slab, void *obj, const vo
 {
 	if (s->flags & SLAB_RED_ZONE) {
 		check_red_zones(s, obj, RED_ACTIVE, "while the object was allocated");
+		check_slack(s, obj, true);
 		*red_zone1(s, obj) = RED_INACTIVE;
 		*red_zone2(s, obj) = RED_INACTIVE;
 	}
@@ -473,6 +543,8 @@ int debug_validate_object(struct kmem_cache *s, void *obj, uint8_t state)
 		return 0;
 	if (s->tool_hooks && state != OBJ_ALLOCATED)
 		return 0; /* poisoned for the tools: not readable */
+	if (state == OBJ_ALLOCATED && !check_slack(s, obj, false))
+		return -1;
 	return (*red_zone1(s, obj) == expect && *red_zone2(s, obj) == expect) ? 0 : -1;
 }
 

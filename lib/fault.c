@@ -11,9 +11,11 @@
  * generator, so injection adds no shared writes except the failure count.
  */
 #include "lib/slab.h"
+#include "private/env.h"
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,48 +158,93 @@ unsigned long uslab_fail_count(void)
 	return __atomic_load_n(&fault_injected, __ATOMIC_RELAXED);
 }
 
-/* USLAB_FAIL="probability=P,interval=N,times=T,cache=GLOB,memcg=GLOB,slab=0|1,pages=0|1,seed=S" */
-int fault_init_from_env(void)
+/* A 0 or 1 value of USLAB_FAIL. */
+static int fault_env_bool(const char *what, const char *v, bool *out)
+{
+	unsigned long b;
+	int err = env_parse_ulong(what, v, 0, 1, &b);
+
+	if (!err)
+		*out = b;
+	return err;
+}
+
+/*
+ * USLAB_FAIL="probability=P,interval=N,times=T,cache=GLOB,memcg=GLOB,slab=0|1,pages=0|1,
+ * failslab_only=0|1,seed=S": every number checked to its end and its range
+ * (private/env.h), every glob against its buffer; a key alone means "=1".
+ */
+int fault_env_parse(struct fault_env *fe)
 {
 	const char *env = getenv("USLAB_FAIL");
-	struct uslab_fail_attr a = { .probability = 1, .interval = 1, .times = -1, .slab = true };
-	char buf[512], cache[64] = "", memcg[64] = "";
+	char buf[512];
+	unsigned long u = 0;
+	int err = 0;
 
+	*fe = (struct fault_env){ .attr = { .probability = 1, .interval = 1, .times = -1,
+					    .slab = true } };
 	if (!env || !*env)
 		return 0;
+	if (strlen(env) >= sizeof(buf)) {
+		fprintf(stderr, "uslab: USLAB_FAIL: longer than %zu characters\n", sizeof(buf) - 1);
+		return -EINVAL;
+	}
 	snprintf(buf, sizeof(buf), "%s", env);
-	for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+	for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv && !err;
+	     kv = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(kv, '=');
 		const char *v = eq ? eq + 1 : "1";
+		char what[64];
 
 		if (eq)
 			*eq = '\0';
-		if (!strcmp(kv, "probability"))
-			a.probability = (unsigned int)strtoul(v, NULL, 10);
-		else if (!strcmp(kv, "interval"))
-			a.interval = (unsigned int)strtoul(v, NULL, 10);
-		else if (!strcmp(kv, "times"))
-			a.times = strtol(v, NULL, 10);
-		else if (!strcmp(kv, "seed"))
-			a.seed = (unsigned int)strtoul(v, NULL, 10);
-		else if (!strcmp(kv, "slab"))
-			a.slab = strtol(v, NULL, 10) != 0;
-		else if (!strcmp(kv, "pages"))
-			a.pages = strtol(v, NULL, 10) != 0;
-		else if (!strcmp(kv, "failslab_only"))
-			a.only_failslab_caches = strtol(v, NULL, 10) != 0;
-		else if (!strcmp(kv, "cache"))
-			snprintf(cache, sizeof(cache), "%s", v);
-		else if (!strcmp(kv, "memcg"))
-			snprintf(memcg, sizeof(memcg), "%s", v);
-		else {
+		snprintf(what, sizeof(what), "USLAB_FAIL: %s", kv);
+		if (!strcmp(kv, "probability")) {
+			err = env_parse_ulong(what, v, 0, 100, &u);
+			fe->attr.probability = (unsigned int)u;
+		} else if (!strcmp(kv, "interval")) {
+			err = env_parse_ulong(what, v, 0, UINT_MAX, &u);
+			fe->attr.interval = (unsigned int)u;
+		} else if (!strcmp(kv, "times")) {
+			err = env_parse_long(what, v, -1, LONG_MAX, &fe->attr.times);
+		} else if (!strcmp(kv, "seed")) {
+			err = env_parse_ulong(what, v, 0, UINT_MAX, &u);
+			fe->attr.seed = (unsigned int)u;
+		} else if (!strcmp(kv, "slab")) {
+			err = fault_env_bool(what, v, &fe->attr.slab);
+		} else if (!strcmp(kv, "pages")) {
+			err = fault_env_bool(what, v, &fe->attr.pages);
+		} else if (!strcmp(kv, "failslab_only")) {
+			err = fault_env_bool(what, v, &fe->attr.only_failslab_caches);
+		} else if (!strcmp(kv, "cache") || !strcmp(kv, "memcg")) {
+			char *glob = kv[0] == 'c' ? fe->cache : fe->memcg;
+
+			if (strlen(v) >= sizeof(fe->cache)) {
+				fprintf(stderr, "uslab: %s=%s: longer than %zu characters\n", what, v,
+					sizeof(fe->cache) - 1);
+				err = -EINVAL;
+			}
+			snprintf(glob, sizeof(fe->cache), "%s", v);
+		} else {
 			fprintf(stderr, "uslab: USLAB_FAIL: unknown key '%s'\n", kv);
-			return -EINVAL;
+			err = -EINVAL;
 		}
 	}
-	a.cache = cache[0] ? cache : NULL;
-	a.memcg = memcg[0] ? memcg : NULL;
-	return uslab_fail_setup(&a);
+	if (!err && !fe->attr.slab && !fe->attr.pages) {
+		fprintf(stderr, "uslab: USLAB_FAIL=%s: neither slab nor pages fail\n", env);
+		err = -EINVAL;
+	}
+	fe->set = !err;
+	return err;
+}
+
+int fault_env_apply(struct fault_env *fe)
+{
+	if (!fe->set)
+		return 0;
+	fe->attr.cache = fe->cache[0] ? fe->cache : NULL;
+	fe->attr.memcg = fe->memcg[0] ? fe->memcg : NULL;
+	return uslab_fail_setup(&fe->attr);
 }
 
 void fault_fork(enum fork_phase phase)

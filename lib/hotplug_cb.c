@@ -10,8 +10,8 @@
  *
  * A memory node going offline is isolated (nothing is allocated from it),
  * every array is emptied of its objects and its free slabs are released; if
- * any cache still has objects there the offline is vetoed with -EBUSY and
- * the isolation lifted. Once offline, the CPUs of that node take memory from
+ * any cache still has objects there, or a kmalloc_large block holds pages
+ * there, the offline is vetoed with -EBUSY and the isolation lifted. Once offline, the CPUs of that node take memory from
  * the nearest online node; when it comes back they return to it.
  *
  * Callbacks run under the hotplug write side (cpus, or cpus-read + mems) and
@@ -254,23 +254,29 @@ static int slab_memory_callback(struct notifier_block *nb, unsigned long action,
 		break;
 	case MEM_ONLINE:
 		node_set_isolated(nid, false);
+		kmalloc_large_isolate_node(nid, false);
 		cpus_move_mem_node();
 		break;
 	case MEM_GOING_OFFLINE: {
 		unsigned long busy = 0;
 
 		node_set_isolated(nid, true);
+		kmalloc_large_isolate_node(nid, true);
 		list_for_each_entry(s, &slab_caches, list)
 			if (s->node[nid])
 				busy += cache_drain_node(s, nid);
+		/* Live kmalloc_large blocks hold the node's pages as live objects do. */
+		busy += kmalloc_large_node_live(nid);
 		if (busy) {
 			node_set_isolated(nid, false);
+			kmalloc_large_isolate_node(nid, false);
 			err = -EBUSY;
 		}
 		break;
 	}
 	case MEM_CANCEL_OFFLINE:
 		node_set_isolated(nid, false);
+		kmalloc_large_isolate_node(nid, false);
 		break;
 	case MEM_OFFLINE:
 		cpus_move_mem_node();

@@ -8,20 +8,29 @@
  * be called: the first call that needs the library initialises it with the
  * defaults; uslab_init() before that chooses the options.
  *
+ * The numeric variables are checked before anything is created. A failed
+ * initialisation is final (only a bad struct uslab_config topology, refused
+ * before anything is done, may be corrected by calling uslab_init() again):
+ * it is said once on stderr, its error is kept, and every call that needs
+ * the allocator fails with it from then on, whatever the size asked for.
+ *
  * init_lock (a plain mutex outside the lock order: it is only ever taken
- * with no other uslab lock held) serialises initialisation; uslab_initialized
- * is published with a release store once everything is ready.
+ * with no other uslab lock held) serialises initialisation and guards
+ * init_error; uslab_initialized is published with a release store once
+ * everything is ready.
  */
 #include "lib/slab.h"
+#include "private/env.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 bool uslab_initialized;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int init_error; /* init_lock: -errno of the failed initialisation, for good */
 
 static bool env_flag(const char *name)
 {
@@ -30,14 +39,27 @@ static bool env_flag(const char *name)
 	return v && *v && *v != '0' && *v != 'n' && *v != 'N';
 }
 
-/* Steps already done: a failed initialisation resumes where it stopped. */
-static bool kmalloc_done, hotplug_done;
+/*
+ * The initialisation failed for good: keep @err, say it once, and make every
+ * kmalloc class unreachable, so that every size, like every other entry
+ * point, goes to uslab_ensure_init() and gets @err. init_lock held.
+ */
+static int init_failed_locked(int err)
+{
+	init_error = err;
+	for (int type = 0; type < NR_KMALLOC_TYPES; type++)
+		for (unsigned int i = 0; i <= KMALLOC_SHIFT_HIGH; i++)
+			__atomic_store_n(&kmalloc_caches[type][i], NULL, __ATOMIC_RELAXED);
+	fprintf(stderr, "uslab: initialisation failed (%s); every allocation and cache creation "
+		"fails with that error from now on\n", strerror(-err));
+	return err;
+}
 
 static int do_init(const struct uslab_config *cfg)
 {
-	unsigned int decay_ms = TOPOLOGY_DECAY_MS_DEFAULT;
-	bool lazy_free;
-	int reap_ms = -1;
+	unsigned long decay_ms = TOPOLOGY_DECAY_MS_DEFAULT, reap_ms = 0;
+	bool reap_set = false, lazy_free = false;
+	struct fault_env fault;
 	const char *env;
 	int err;
 
@@ -48,16 +70,32 @@ static int do_init(const struct uslab_config *cfg)
 		err = 0;
 	}
 	if (err)
-		return err;
+		return err; /* the caller's option: nothing done, uslab_init() may try again */
+
+	/* The numeric variables before anything is created: a bad one leaves nothing half made. */
+	if (cfg && cfg->reaper_ms) {
+		reap_ms = cfg->reaper_ms;
+		reap_set = true;
+	} else if ((err = env_get_ulong("USLAB_REAP_MS", 0, INT_MAX, &reap_ms)) < 0) {
+		return init_failed_locked(err);
+	} else {
+		reap_set = err == 1;
+	}
+	err = env_get_ulong("USLAB_DECAY_MS", 0, USLAB_DECAY_MS_MAX, &decay_ms);
+	if (err < 0)
+		return init_failed_locked(err);
+	if ((env = getenv("USLAB_PURGE")) != NULL && *env) {
+		lazy_free = strcmp(env, "free") == 0;
+		if (!lazy_free && strcmp(env, "dontneed") != 0) {
+			fprintf(stderr, "uslab: USLAB_PURGE=%s: not \"free\" or \"dontneed\"\n", env);
+			return init_failed_locked(-EINVAL);
+		}
+	}
+	err = fault_env_parse(&fault);
+	if (err)
+		return init_failed_locked(err);
 	slab_nomerge = (cfg && cfg->nomerge) || env_flag("USLAB_NOMERGE");
 	slab_noaliencache = (cfg && cfg->noaliencache) || env_flag("USLAB_NOALIENCACHE");
-	if (cfg && cfg->reaper_ms)
-		reap_ms = (int)MIN(cfg->reaper_ms, (unsigned int)INT_MAX);
-	else if ((env = getenv("USLAB_REAP_MS")) != NULL && *env)
-		reap_ms = (int)MIN(strtoul(env, NULL, 10), (unsigned long)INT_MAX);
-	if ((env = getenv("USLAB_DECAY_MS")) != NULL && *env)
-		decay_ms = (unsigned int)MIN(strtoul(env, NULL, 10), (unsigned long)USLAB_DECAY_MS_MAX);
-	lazy_free = (env = getenv("USLAB_PURGE")) != NULL && strcmp(env, "free") == 0;
 
 	memcg_caches_init();
 	debug_tools_init();
@@ -65,21 +103,16 @@ static int do_init(const struct uslab_config *cfg)
 	percpu_init();
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++)
 		slab_cpu_mem_nodes[cpu] = cpu_to_node(cpu);
-	if (!kmalloc_done) {
-		slab_lock_all();
-		err = kmalloc_init_locked();
-		slab_unlock_all();
-		kmalloc_done = !err;
-	}
-	if (!err && !hotplug_done) {
-		err = slab_hotplug_init();
-		hotplug_done = !err;
-	}
+	slab_lock_all();
+	err = kmalloc_init_locked();
+	slab_unlock_all();
 	if (!err)
-		err = fault_init_from_env();
+		err = slab_hotplug_init();
+	if (!err)
+		err = fault_env_apply(&fault);
 	if (err)
-		return err;
-	reap_decay_init(decay_ms, lazy_free, reap_ms);
+		return init_failed_locked(err);
+	reap_decay_init((unsigned int)decay_ms, lazy_free, reap_set ? (int)reap_ms : -1);
 	slab_fork_init();
 	__atomic_store_n(&uslab_initialized, true, __ATOMIC_RELEASE);
 	stats_init_from_env();
@@ -91,7 +124,10 @@ int uslab_init(const struct uslab_config *config)
 	int err;
 
 	pthread_mutex_lock(&init_lock);
-	err = uslab_initialized ? -EBUSY : do_init(config);
+	if (uslab_initialized)
+		err = -EBUSY;
+	else
+		err = init_error ? init_error : do_init(config);
 	pthread_mutex_unlock(&init_lock);
 	return err;
 }
@@ -104,8 +140,10 @@ int uslab_ensure_init(void)
 		return 0;
 	pthread_mutex_lock(&init_lock);
 	if (!uslab_initialized)
-		err = do_init(NULL);
+		err = init_error ? init_error : do_init(NULL);
 	pthread_mutex_unlock(&init_lock);
+	if (err)
+		errno = -err;
 	return err;
 }
 

@@ -100,6 +100,58 @@ int kmalloc_init_locked(void)
 
 /* ---- kmalloc_large --------------------------------------------------------------- */
 
+/*
+ * Live blocks per node, so that a node with one cannot go offline (the
+ * memory callback in lib/hotplug_cb.c vetoes it, as it does for live slab
+ * objects), and the isolation of a node going offline. Dekker's pattern, all
+ * sequentially consistent: a block counts itself and then looks at the flag;
+ * the offline sets the flag and then reads the count. Either the block sees
+ * the flag (and takes no page there) or the offline sees the block.
+ */
+static struct large_node {
+	unsigned long live;     /* atomic: blocks holding pages of this node */
+	bool isolated;          /* atomic: going offline, no new block here */
+} __attribute__((aligned(CACHE_LINE))) large_nodes[USLAB_MAX_NUMNODES];
+
+bool kmalloc_large_node_get(int nid)
+{
+	struct large_node *ln = &large_nodes[nid];
+
+	__atomic_add_fetch(&ln->live, 1, __ATOMIC_SEQ_CST);
+	if (likely(!__atomic_load_n(&ln->isolated, __ATOMIC_SEQ_CST)))
+		return true;
+	__atomic_sub_fetch(&ln->live, 1, __ATOMIC_SEQ_CST);
+	return false;
+}
+
+void kmalloc_large_node_put(int nid)
+{
+	__atomic_sub_fetch(&large_nodes[nid].live, 1, __ATOMIC_SEQ_CST);
+}
+
+void kmalloc_large_isolate_node(int nid, bool isolate)
+{
+	__atomic_store_n(&large_nodes[nid].isolated, isolate, __ATOMIC_SEQ_CST);
+}
+
+unsigned long kmalloc_large_node_live(int nid)
+{
+	return __atomic_load_n(&large_nodes[nid].live, __ATOMIC_SEQ_CST);
+}
+
+/* Pages of node @nid for a block, counted among its live blocks; NULL when it has none to give. */
+static void *large_pages_on(int nid, size_t bytes)
+{
+	void *addr;
+
+	if (!node_online(nid) || !kmalloc_large_node_get(nid))
+		return NULL;
+	addr = topology_alloc_pages(nid, bytes);
+	if (!addr)
+		kmalloc_large_node_put(nid);
+	return addr;
+}
+
 struct large_block {
 	void *addr;
 	size_t size;                /* bytes, whole pages */
@@ -148,7 +200,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 	}
 	lb->size = bytes;
 	fault_page_gfp = flags;
-	lb->addr = node_online(nid) ? topology_alloc_pages(nid, bytes) : NULL;
+	lb->addr = large_pages_on(nid, bytes);
 	if (!lb->addr && !(flags & __GFP_THISNODE)) {
 		int order[USLAB_MAX_NUMNODES];
 		unsigned int nr = topology_nodes_by_distance(nid, order, ARRAY_SIZE(order));
@@ -156,7 +208,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 		for (unsigned int i = 1; i < nr && !lb->addr; i++) {
 			if (!node_online(order[i]))
 				continue;
-			lb->addr = topology_alloc_pages(order[i], bytes);
+			lb->addr = large_pages_on(order[i], bytes);
 			nid = order[i];
 		}
 	}
@@ -167,6 +219,7 @@ static void *kmalloc_large_alloc(size_t size, gfp_t flags, int nid)
 	lb->nid = nid;
 	if (pagemap_set(lb->addr, bytes, (uintptr_t)lb | PAGEMAP_LARGE) < 0) {
 		topology_free_pages(lb->addr, bytes, nid);
+		kmalloc_large_node_put(nid);
 		goto fail;
 	}
 	if (flags & __GFP_ZERO)
@@ -195,6 +248,7 @@ void kmalloc_large_free(const void *p, uintptr_t value)
 	}
 	pagemap_clear(lb->addr, lb->size);
 	topology_free_pages(lb->addr, lb->size, lb->nid);
+	kmalloc_large_node_put(lb->nid);
 	worker_kick(WORK_DECAY);
 	large_block_uncharge(lb);
 	kfree(lb);
@@ -226,14 +280,14 @@ static void *do_kmalloc(size_t size, gfp_t flags, int node, const void *caller)
 	}
 	s = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
 	if (unlikely(!s)) {
-		if (uslab_ensure_init()) {
-			errno = ENOMEM;
-			return NULL;
-		}
+		if (uslab_ensure_init())
+			return NULL; /* errno says why, the same for every size */
 		s = kmalloc_caches[kmalloc_type(flags)][kmalloc_index(size)];
 	}
 	/* __GFP_ZERO clears the whole class, so a later krealloc in place sees zeroes. */
 	obj = slab_alloc_node(s, flags, node, caller);
+	if (unlikely(s->flags & SLAB_RED_ZONE) && obj)
+		debug_kmalloc_request(s, obj, size, flags); /* USLAB_DEBUG: the slack is red zone */
 	return obj;
 }
 
@@ -402,11 +456,25 @@ static size_t kmalloc_block_size(const void *p, const char *what, bool report)
 	return c->object_size;
 }
 
+/* USLAB_DEBUG: the block's whole class is the caller's now, slack included (kernel 6.2 __ksize). */
+static void kmalloc_hand_over(const void *p)
+{
+	uintptr_t v = pagemap_lookup(p);
+
+	if (!(v & PAGEMAP_LARGE) && unlikely(((struct slab *)v)->cache->flags & SLAB_RED_ZONE))
+		debug_kmalloc_ksize(((struct slab *)v)->cache, (struct slab *)v, (void *)p);
+}
+
 size_t ksize(const void *p)
 {
+	size_t size;
+
 	if (ZERO_OR_NULL_PTR(p))
 		return 0;
-	return kmalloc_block_size(p, "ksize", kmalloc_debugging());
+	size = kmalloc_block_size(p, "ksize", kmalloc_debugging());
+	if (size)
+		kmalloc_hand_over(p);
+	return size;
 }
 
 void *krealloc(const void *p, size_t new_size, gfp_t flags)
@@ -427,6 +495,7 @@ void *krealloc(const void *p, size_t new_size, gfp_t flags)
 	}
 	if (old >= new_size) {
 		/* Kernel 6.1: shrinking in place; zero the tail asked for with __GFP_ZERO. */
+		kmalloc_hand_over(p);
 		if (flags & __GFP_ZERO)
 			memset((char *)p + new_size, 0, old - new_size);
 		return (void *)p;

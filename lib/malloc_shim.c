@@ -53,6 +53,7 @@
 #include "lib/slab.h"
 
 #include <elf.h>
+#include <limits.h>
 #include <link.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -709,7 +710,11 @@ static void shim_setup_tenant(const char *max)
 	}
 	err = mem_cgroup_write(memcg, "memory.max", max);
 	if (err) {
-		shim_warn("USLAB_MALLOC_MAX: bad value", -err);
+		char what[112];
+
+		snprintf(what, sizeof(what), "USLAB_MALLOC_MAX=%.48s: not \"max\" or a size such as 64M",
+			 max);
+		shim_warn(what, -err);
 		mem_cgroup_destroy(memcg);
 		return;
 	}

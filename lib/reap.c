@@ -274,10 +274,13 @@ unsigned int reap_default_period(unsigned int decay_ms)
 
 int uslab_reaper_start(unsigned int period_ms)
 {
+	int err;
+
 	if (period_ms == 0)
 		return -EINVAL;
-	if (uslab_ensure_init())
-		return -ENOMEM;
+	err = uslab_ensure_init();
+	if (err)
+		return err;
 	worker_setup(WORK_REAP, reap_work, period_ms, true);
 	return 0;
 }
@@ -290,10 +293,13 @@ void uslab_reaper_stop(void)
 
 int uslab_decay_set(unsigned int decay_ms)
 {
+	int err;
+
 	if (decay_ms > USLAB_DECAY_MS_MAX)
 		return -EINVAL;
-	if (uslab_ensure_init())
-		return -ENOMEM;
+	err = uslab_ensure_init();
+	if (err)
+		return err;
 	topology_pages_set_decay(decay_ms, topology_pages_lazy_free());
 	worker_setup(WORK_DECAY, decay_work, decay_ms ? MAX(decay_ms / DECAY_PASSES, 1u) : 0,
 		     topology_pages_pooled(NUMA_NO_NODE) != 0);

@@ -250,8 +250,19 @@ static inline void cache_stat_add(struct kmem_cache *s, enum slab_stat_item item
 
 /* Choose order, num, management placement and colouring for @s. 0 or -EINVAL. */
 int slab_calculate_layout(struct kmem_cache *s);
-/* A new slab of @s on node @nid with every object constructed, or NULL. */
+/*
+ * A new slab of @s on node @nid with every object constructed, or NULL. When
+ * it failed because the tenant of a child cache refused the charge, it also
+ * sets slab_charge_refused (see lib/alloc.c).
+ */
 struct slab *slab_create(struct kmem_cache *s, gfp_t flags, int nid);
+/*
+ * Per thread: the allocation under way had a slab charge refused. The charge
+ * does not depend on the node, so no other node grows a slab for this
+ * allocation (one failure, one max and one oom event). The slow paths clear
+ * it when an allocation starts.
+ */
+extern USLAB_TLS bool slab_charge_refused;
 /* Release a slab that is on no list. */
 void slab_destroy(struct kmem_cache *s, struct slab *slab);
 /* Release every slab on @list (they are off the node lists already). */
@@ -687,6 +698,13 @@ void debug_calculate_layout(struct kmem_cache *s);
 slab_flags_t debug_flags_for(const char *name);
 void debug_init_object(struct kmem_cache *s, void *obj);
 void debug_post_alloc(struct kmem_cache *s, void *obj, gfp_t flags, const void *caller);
+/*
+ * kmalloc() asked @s (red-zoned) for @size bytes of @obj: remember it and
+ * make the rest of the object a red zone (checked on free and by validation).
+ */
+void debug_kmalloc_request(struct kmem_cache *s, void *obj, size_t size, gfp_t flags);
+/* ksize() of an object of a red-zoned cache @s: the whole object is the caller's from now on. */
+void debug_kmalloc_ksize(struct kmem_cache *s, struct slab *slab, void *obj);
 void debug_double_free(struct kmem_cache *s, struct slab *slab, void *obj, const void *caller);
 /* Debug and tool work on free; false when the object must not be freed now (quarantined). */
 bool debug_pre_free(struct kmem_cache *s, struct slab *slab, void *obj, const void *caller);
@@ -755,7 +773,17 @@ extern bool fault_slab_active;
 /* The gfp flags of the page grab under way, for the page-failure hook. */
 extern USLAB_TLS gfp_t fault_page_gfp;
 bool fault_should_fail_slab(struct kmem_cache *s, gfp_t flags);
-int fault_init_from_env(void);
+/* USLAB_FAIL as read at initialisation: parsed before anything exists, applied last. */
+struct fault_env {
+	struct uslab_fail_attr attr;
+	char cache[64];
+	char memcg[64];
+	bool set;               /* USLAB_FAIL was given and is valid */
+};
+/* Read and check USLAB_FAIL; 0, or -EINVAL after saying what is wrong on stderr. */
+int fault_env_parse(struct fault_env *fe);
+/* Turn the parsed configuration on (uslab_fail_setup()); 0 when there is none. */
+int fault_env_apply(struct fault_env *fe);
 
 /* ---- lib/reap.c ------------------------------------------------------------ */
 
@@ -923,6 +951,18 @@ int kmalloc_init_locked(void);
 void kmalloc_large_free(const void *p, uintptr_t value);
 size_t kmalloc_large_size(uintptr_t value);
 int kmalloc_large_nid(uintptr_t value);
+/*
+ * Live kmalloc_large blocks per node, kept where blocks take and give back
+ * their pages: kmalloc_large_node_get() counts a block about to take pages
+ * of @nid, or returns false (nothing counted) when @nid is isolated for
+ * going offline; kmalloc_large_node_put() uncounts a block whose pages went
+ * back. lib/hotplug_cb.c isolates a node going offline and vetoes it while
+ * kmalloc_large_node_live() is not 0. Lock-free; any context.
+ */
+bool kmalloc_large_node_get(int nid);
+void kmalloc_large_node_put(int nid);
+void kmalloc_large_isolate_node(int nid, bool isolate);
+unsigned long kmalloc_large_node_live(int nid);
 
 /* ---- lib/worker.c ---------------------------------------------------------- */
 
@@ -977,7 +1017,11 @@ void fault_fork(enum fork_phase phase);
 
 /* ---- lib/init.c ------------------------------------------------------------ */
 
-/* Initialise the library with defaults if nobody did; 0 or -errno. */
+/*
+ * Initialise the library with defaults if nobody did. Return: 0, or the
+ * -errno of the failed initialisation, also left in errno, the same for every
+ * call once it failed (lib/init.c): entry points return NULL or that error.
+ */
 int uslab_ensure_init(void);
 extern bool uslab_initialized;
 

@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+USLAB_TLS bool slab_charge_refused;
+
 /* Objects that fit an on- or off-slab slab of 2^order pages, and what is left. */
 static unsigned int slab_estimate(const struct kmem_cache *s, unsigned int order, bool off_slab,
 				  size_t *left, size_t *start)
@@ -91,6 +93,7 @@ struct slab *slab_create(struct kmem_cache *s, gfp_t flags, int nid)
 
 	/* A child cache's tenant pays for the slab before it exists. */
 	if (memcg_charge_slab(s, flags) < 0) {
+		slab_charge_refused = true;
 		errno = ENOMEM;
 		return NULL;
 	}

@@ -95,12 +95,13 @@ int uslab_cache_info(struct kmem_cache *s, int node, struct uslab_cache_info *in
 int uslab_slabinfo(FILE *f)
 {
 	struct kmem_cache *s;
-	int err = 0;
+	int err;
 
 	if (!f)
 		return -EINVAL;
-	if (uslab_ensure_init())
-		return -ENOMEM;
+	err = uslab_ensure_init();
+	if (err)
+		return err;
 	fprintf(f, "slabinfo - version: 2.1\n");
 	fprintf(f, "# name            <active_objs> <num_objs> <objsize> <objperslab> "
 		   "<pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata "
@@ -123,11 +124,13 @@ int uslab_slabinfo(FILE *f)
 int uslab_slabinfo_nodes(FILE *f)
 {
 	struct kmem_cache *s;
+	int err;
 
 	if (!f)
 		return -EINVAL;
-	if (uslab_ensure_init())
-		return -ENOMEM;
+	err = uslab_ensure_init();
+	if (err)
+		return err;
 	fprintf(f, "# %-24s %4s %8s %8s %6s %7s %6s %8s %10s %6s %6s\n", "name", "node",
 		"active", "objs", "full", "partial", "free", "freeobj", "free_limit", "shared",
 		"alien");

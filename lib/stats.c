@@ -32,6 +32,7 @@
  */
 #define _GNU_SOURCE /* program_invocation_short_name, pthread_timedjoin_np */
 #include "lib/slab.h"
+#include "private/env.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -447,13 +448,13 @@ static void fill_header(struct uslab_stats_header *h, const struct uslab_stats_s
 	}
 }
 
-/* Collect everything into @a (its arrays reused); 0 or -ENOMEM. */
+/* Collect everything into @a (its arrays reused); 0, -ENOMEM or a failed initialisation's error. */
 static int stats_collect_into(struct stats_arrays *a, unsigned int period_ms, uint64_t start_ns)
 {
-	int err;
+	int err = uslab_ensure_init();
 
-	if (uslab_ensure_init())
-		return -ENOMEM;
+	if (err)
+		return err;
 	err = collect_caches(a);
 	if (!err)
 		err = collect_tenants(a);
@@ -769,17 +770,13 @@ static struct {
 	.fd = -1,
 };
 
+/* USLAB_STATS_MS, or the default when unset or refused (the refusal is said). */
 static unsigned int env_period_ms(void)
 {
-	const char *v = getenv("USLAB_STATS_MS");
-	unsigned long ms;
-	char *end;
+	unsigned long ms = STATS_DEFAULT_MS;
 
-	if (!v || !*v)
-		return STATS_DEFAULT_MS;
-	ms = strtoul(v, &end, 10);
-	if (*end || ms == 0 || ms > 3600000ul)
-		return STATS_DEFAULT_MS;
+	if (env_get_ulong("USLAB_STATS_MS", 1, 3600000, &ms) < 0)
+		ms = STATS_DEFAULT_MS;
 	return (unsigned int)ms;
 }
 
@@ -1079,8 +1076,9 @@ int uslab_stats_publish_start(unsigned int period_ms)
 
 	if (!period_ms)
 		period_ms = env_period_ms();
-	if (uslab_ensure_init())
-		return -ENOMEM;
+	err = uslab_ensure_init();
+	if (err)
+		return err;
 	pthread_once(&hooks_once, hooks_install);
 	pthread_mutex_lock(&pub.ctl);
 	pthread_mutex_lock(&pub.write);
@@ -1118,7 +1116,7 @@ int uslab_stats_refresh(void)
 	if (!__atomic_load_n(&pub.enabled, __ATOMIC_RELAXED))
 		return -ENOENT;
 	if (uslab_ensure_init())
-		return -ENOMEM;
+		return -errno;
 	pthread_mutex_lock(&pub.write);
 	if (pub.enabled)
 		err = publish_locked();
@@ -1135,18 +1133,20 @@ void stats_init_from_env(void)
 {
 	static bool done;
 	const char *v = getenv("USLAB_STATS");
+	unsigned int period_ms;
 
 	if (__atomic_exchange_n(&done, true, __ATOMIC_ACQ_REL))
 		return;
 	if (!v || !*v || *v == '0' || *v == 'n' || *v == 'N')
 		return;
+	period_ms = env_period_ms();
 	pthread_once(&hooks_once, hooks_install);
 	pthread_mutex_lock(&pub.ctl);
 	pthread_mutex_lock(&pub.write);
-	WRITE_ONCE(pub.period_ms, env_period_ms());
+	WRITE_ONCE(pub.period_ms, period_ms);
 	__atomic_store_n(&pub.enabled, true, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&pub.write);
-	if (thread_start_ctl(env_period_ms()))
+	if (thread_start_ctl(period_ms))
 		__atomic_store_n(&pub.enabled, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&pub.ctl);
 }

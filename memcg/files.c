@@ -331,8 +331,12 @@ int mem_cgroup_write(struct mem_cgroup *memcg, const char *file, const char *val
 			ops->reclaim(memcg);
 		return 0;
 	}
-	if (which == MEMCG_FILE_RECLAIM)
+	if (which == MEMCG_FILE_RECLAIM) {
+		/* As memory.max and memory.high answer: an offline tenant has nothing to give. */
+		if (!memcg_online(memcg))
+			return -EINVAL;
 		return memcg_reclaim_bytes(memcg, bytes);
+	}
 	if (which == MEMCG_FILE_MAX)
 		return mem_cgroup_set_max(memcg, bytes);
 	return mem_cgroup_set_high(memcg, bytes);

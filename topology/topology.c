@@ -7,7 +7,10 @@
  * copies the answer into plain tables; hwloc is closed again at once. The
  * machine is the real one, or an emulated one when a spec is given (argument
  * or $USLAB_TOPOLOGY): an hwloc synthetic string ("node:4 core:2 pu:1") or
- * the path of an hwloc XML file. uslab ids are hwloc logical indexes, so
+ * the path of an hwloc XML file; a synthetic string is measured first and
+ * refused above USLAB_NR_CPUS CPUs or USLAB_MAX_NUMNODES nodes, since hwloc
+ * builds the whole tree (minutes for a few hundred thousand PUs) before
+ * anyone can count it. uslab ids are hwloc logical indexes, so
  * they are dense (0 .. n-1) even when OS indexes have holes; the OS indexes
  * of a real machine are kept for libnuma (nodes) and for mapping the CPU the
  * kernel reports (CPUs).
@@ -228,12 +231,124 @@ static void machine_sort_nodes(struct machine *m)
 	}
 }
 
-/* Build the machine of @spec ("" = the real one) into @m. */
-static int machine_discover(struct machine *m, const char *spec)
+/* @a * @b, saturating at ULONG_MAX. */
+static unsigned long mul_sat(unsigned long a, unsigned long b)
+{
+	unsigned long r;
+
+	return __builtin_mul_overflow(a, b, &r) ? ULONG_MAX : r;
+}
+
+/* Length of the "(...)" group at @p, nested groups included. */
+static size_t paren_len(const char *p)
+{
+	size_t i = 0;
+	int depth = 0;
+
+	do {
+		if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')')
+			depth--;
+		i++;
+	} while (p[i] && depth > 0);
+	return i;
+}
+
+/* True when the level or memory child at @tok ("numa:2", "node(memory=1GB)") is a NUMA node. */
+static bool synthetic_is_numa(const char *tok, size_t len)
+{
+	char type[32];
+	size_t n = strcspn(tok, ":( \t\n]");
+	hwloc_obj_type_t t;
+
+	if (n == 0 || n >= sizeof(type) || n > len)
+		return false;
+	memcpy(type, tok, n);
+	type[n] = '\0';
+	return hwloc_type_sscanf(type, &t, NULL, 0) == 0 && t == HWLOC_OBJ_NUMANODE;
+}
+
+/*
+ * Count the PUs and NUMA nodes a synthetic description asks for, from the
+ * string alone, as hwloc's parser reads it: levels "[type:]N[(attributes)]"
+ * separated by blanks, N read by strtoul() in base 0; the PUs are the product
+ * of the arities; a NUMA level adds the objects it makes, a memory child
+ * "[numa...]" one per object of the level before it. hwloc builds the whole
+ * tree before anyone can look at it, and for 262,144 PUs that takes it
+ * minutes, hence the count first. A string this does not follow is counted
+ * as far as it goes: hwloc then refuses it.
+ */
+static void synthetic_size(const char *spec, unsigned long *pus, unsigned long *nodes)
+{
+	unsigned long width = 1;	/* objects in the level read last (the root: 1) */
+	const char *p = spec;
+
+	*nodes = 0;
+	while (*p) {
+		const char *tok;
+		char *end;
+		unsigned long arity;
+
+		if (*p == ' ' || *p == '\t' || *p == '\n') {
+			p++;
+			continue;
+		}
+		if (*p == '(') {		/* the root's attributes */
+			p += paren_len(p);
+			continue;
+		}
+		if (*p == '[') {		/* a memory child of every object of the last level */
+			size_t len = 1;
+
+			while (p[len] && p[len] != ']')
+				len += p[len] == '(' ? paren_len(p + len) : 1;
+			if (synthetic_is_numa(p + 1, len - 1))
+				*nodes = *nodes > ULONG_MAX - width ? ULONG_MAX : *nodes + width;
+			p += len + (p[len] == ']');
+			continue;
+		}
+		tok = p;
+		if (*p < '0' || *p > '9') {
+			p += strcspn(p, ": \t\n([");
+			if (*p != ':')
+				break;
+			p++;
+		}
+		arity = strtoul(p, &end, 0);
+		if (end == p)
+			break;
+		width = mul_sat(width, arity);
+		if (tok != p && synthetic_is_numa(tok, (size_t)(p - tok)))
+			*nodes = *nodes > ULONG_MAX - width ? ULONG_MAX : *nodes + width;
+		p = end;
+		if (*p == '(')
+			p += paren_len(p);
+	}
+	*pus = width;
+}
+
+/*
+ * Build the machine of @spec ("" = the real one) into @m. On failure, @why
+ * (of @why_len bytes) says what was wrong when more can be said than "hwloc
+ * refused it".
+ */
+static int machine_discover(struct machine *m, const char *spec, char *why, size_t why_len)
 {
 	hwloc_topology_t t;
 	int err;
 
+	if (*spec && !spec_is_xml(spec)) {
+		unsigned long pus, nodes;
+
+		synthetic_size(spec, &pus, &nodes);
+		if (pus > USLAB_NR_CPUS || nodes > USLAB_MAX_NUMNODES) {
+			snprintf(why, why_len, "it describes %lu CPUs and %lu NUMA nodes, uslab "
+				 "supports at most %d and %d", pus, nodes, USLAB_NR_CPUS,
+				 USLAB_MAX_NUMNODES);
+			return -EINVAL;
+		}
+	}
 	if (hwloc_topology_init(&t) < 0)
 		return -ENOMEM;
 	m->kind = MACHINE_REAL;
@@ -246,17 +361,22 @@ static int machine_discover(struct machine *m, const char *spec)
 			err = hwloc_topology_set_synthetic(t, spec);
 		}
 		if (err < 0) {
+			snprintf(why, why_len, "hwloc cannot read it");
 			err = -EINVAL;
 			goto out;
 		}
 	}
 	if (hwloc_topology_load(t) < 0) {
+		snprintf(why, why_len, "hwloc cannot load it");
 		err = -EINVAL;
 		goto out;
 	}
 	err = machine_read_cpus(m, t);
-	if (err)
+	if (err) {
+		snprintf(why, why_len, "it has no CPU or node, more than %d CPUs or more than %d "
+			 "NUMA nodes", USLAB_NR_CPUS, USLAB_MAX_NUMNODES);
 		goto out;
+	}
 	machine_read_distances(m, t);
 	machine_sort_nodes(m);
 	m->spec = strdup(spec);
@@ -267,8 +387,8 @@ out:
 	return err;
 }
 
-/* topology_init() with @spec already resolved ("" = real machine). */
-static int topology_init_spec(const char *spec, bool explicit_spec)
+/* topology_init() with @spec already resolved ("" = real machine); @why as machine_discover's. */
+static int topology_init_spec(const char *spec, bool explicit_spec, char *why, size_t why_len)
 {
 	struct machine *m;
 	int err = 0;
@@ -285,7 +405,7 @@ static int topology_init_spec(const char *spec, bool explicit_spec)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = machine_discover(m, spec);
+	err = machine_discover(m, spec, why, why_len);
 	if (!err) {
 		topo = *m;
 		__atomic_store_n(&topology_ready, true, __ATOMIC_RELEASE);
@@ -301,21 +421,26 @@ out:
 int topology_init(const char *spec)
 {
 	bool explicit_spec = spec != NULL;
+	char why[160];
 
 	if (!spec)
 		spec = getenv("USLAB_TOPOLOGY");
-	return topology_init_spec(spec ? spec : "", explicit_spec);
+	return topology_init_spec(spec ? spec : "", explicit_spec, why, sizeof(why));
 }
 
 void topology_ensure_init(void)
 {
+	const char *spec;
+	char why[160] = "hwloc cannot use it";
+
 	if (likely(__atomic_load_n(&topology_ready, __ATOMIC_ACQUIRE)))
 		return;
-	if (topology_init(NULL) < 0) {
+	spec = getenv("USLAB_TOPOLOGY");
+	if (topology_init_spec(spec ? spec : "", false, why, sizeof(why)) < 0) {
 		/* A bad USLAB_TOPOLOGY must not leave us without a machine. */
-		fprintf(stderr, "uslab: cannot use topology '%s'; using the real machine\n",
-			getenv("USLAB_TOPOLOGY"));
-		if (topology_init_spec("", false) < 0)
+		fprintf(stderr, "uslab: cannot use topology '%s' (%s); using the real machine\n",
+			spec ? spec : "", why);
+		if (topology_init_spec("", false, why, sizeof(why)) < 0)
 			uslab_assert_fail("hwloc cannot describe this machine", __FILE__, __LINE__);
 	}
 }

@@ -321,9 +321,15 @@ struct uslab_config {
  * uslab_init - initialise the library with options
  * @config: options, or NULL for the defaults and environment
  *
- * Optional: the first use of any call initialises with the defaults.
+ * Optional: the first use of any call initialises with the defaults. A
+ * failed initialisation (a bad USLAB_* variable, no memory) is said once on
+ * stderr and is final: every later call that needs the allocator fails with
+ * its error (allocations: NULL with errno set to it, whatever the size).
+ * Only a @config topology hwloc cannot use is refused before anything is
+ * done, and uslab_init() may be called again.
  * Return: 0; -EBUSY when the library was already initialised (options then
- * ignored); -EINVAL for a bad option; -ENOMEM.
+ * ignored); -EINVAL for a bad option or USLAB_* variable; -ENOMEM; or the
+ * error of an earlier failed initialisation.
  */
 USLAB_API int uslab_init(const struct uslab_config *config);
 
