@@ -63,7 +63,7 @@ static struct allocator allocators[NR_ALLOC] = {
 		       false, false },
 	[MIMALLOC] = { "mimalloc", BENCH_MIMALLOC_SO, "apt-get install libmimalloc2.0", false,
 		       false },
-	[SHIM] = { "shim", NULL, "not built (sanitizer builds skip libuslab-malloc.so)", false,
+	[SHIM] = { "shim", NULL, "sanitizer builds do not build it", false,
 		   false },
 };
 
@@ -464,6 +464,25 @@ static bool in_list(const char *list, const char *name)
 	return false;
 }
 
+/* Whether @prog is an executable in $PATH. */
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, prog);
+		if (len && access(buf, X_OK) == 0)
+			return true;
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return false;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: shim-bench [--reps N] [--quick] [--shim LIB] [--bench-dir DIR]\n"
@@ -539,6 +558,11 @@ int main(int argc, char **argv)
 	}
 	for (unsigned int t = 0; t < NR_TESTS; t++)
 		test_selected[t] = !test_list || in_list(test_list, tests[t].name);
+	if (test_selected[T_PYTHON] && !in_path("python3")) {
+		printf("shim-bench: python3 not found: the python test is skipped "
+		       "(apt-get install python3)\n");
+		test_selected[T_PYTHON] = false;
+	}
 
 	printf("shim-bench: %u rep%s%s; programs from %s\n", reps, reps == 1 ? "" : "s",
 	       quick ? " (quick: a tenth of the work)" : "", bench_dir);
