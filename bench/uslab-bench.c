@@ -438,8 +438,8 @@ static void print_memory_verdicts(void)
 		       "target <= 1.10x: %s\n", u / 1024, allocators[who].name, peer / 1024,
 		       u / peer, u <= 1.10 * peer ? "met" : "NOT met");
 	if (stats(w, USLAB, PICK_AUX(MEM_FAULTS), false, &faults, &b))
-		printf("  page faults per steady-state round: uslab %.2f  target none (< 0.1 "
-		       "per round allowed for\n    stray faults outside the allocator): %s\n",
+		printf("  page faults per steady-state round: uslab %.2f  target 0 (read as "
+		       "< 0.1, allowing a stray\n    fault outside the allocator): %s\n",
 		       faults, faults < 0.1 ? "met" : "NOT met");
 	if (stats(w, USLAB, PICK_AUX(MEM_MADVISE), false, &madv, &b))
 		printf("  madvise calls per steady-state round: uslab %.2f  target 0: %s\n", madv,
