@@ -757,8 +757,11 @@ static void print_report(const char *cap, bool cap_ok, unsigned int cap_max, uns
 	if (cap_ok) {
 		int err = (int)field(cap, "errno");
 
-		printf("  %.0f online, stopped by %s", field(cap, "online"),
-		       field_str(cap, "stop", buf, sizeof(buf)));
+		field_str(cap, "stop", buf, sizeof(buf));
+		if (strcmp(buf, "limit") == 0)
+			printf("  %.0f online: the probe's limit (--capacity)", field(cap, "online"));
+		else
+			printf("  %.0f online, stopped by %s", field(cap, "online"), buf);
 		if (err > 0)
 			printf(" with %s", strerrorname_np(err) ? strerrorname_np(err) : "?");
 		printf("; create %.1f us, free + destroy %.1f us per tenant; %.1f KiB RSS per "
