@@ -802,7 +802,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tenant-bench [--quick] [--sizes a,b,...] [--capacity N] "
 		   "[--lifecycles N] [--decay-ms N]\n"
-		   "  --quick         sizes 100,1000, 20 lifecycles, capacity 2000: a smoke test\n"
+		   "  --quick         sizes 100,1000, 20 lifecycles, capacity 2000 unless given:\n"
+		   "                  a smoke test\n"
 		   "  --sizes         tenant counts (default 100,1000,3000,10000)\n"
 		   "  --capacity N    the capacity probe stops at N tenants (default 65535; 0: skip)\n"
 		   "  --lifecycles N  lifecycles per scale, half alone, half noisy (default 400;\n"
@@ -814,7 +815,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	unsigned int capacity = CAPACITY_MAX, lifecycles = 400, decay_ms = DEFAULT_DECAY_MS;
-	const char *size_list = "100,1000,3000,10000";
+	const char *size_list = NULL;
+	bool lifecycles_given = false, capacity_given = false;
 	bool quick = false, decay_env = getenv("USLAB_DECAY_MS") != NULL;
 	int failures = 0;
 	char cap[1024], arg[3][32];
@@ -837,8 +839,10 @@ int main(int argc, char **argv)
 			size_list = argv[++i];
 		} else if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc) {
 			capacity = (unsigned int)atoi(argv[++i]);
+			capacity_given = true;
 		} else if (strcmp(argv[i], "--lifecycles") == 0 && i + 1 < argc) {
 			lifecycles = (unsigned int)atoi(argv[++i]);
+			lifecycles_given = true;
 		} else if (strcmp(argv[i], "--decay-ms") == 0 && i + 1 < argc) {
 			if (!decay_env)
 				decay_ms = (unsigned int)strtoul(argv[i + 1], NULL, 10);
@@ -851,11 +855,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (quick) {
-		size_list = "100,1000";
+	/* --quick changes the defaults; options given explicitly win. */
+	if (!size_list)
+		size_list = quick ? "100,1000" : "100,1000,3000,10000";
+	if (quick && !lifecycles_given)
 		lifecycles = 20;
-		capacity = capacity < 2000 ? capacity : 2000;
-	}
+	if (quick && !capacity_given)
+		capacity = 2000;
 	if (capacity > CAPACITY_MAX)
 		capacity = CAPACITY_MAX;
 	for (const char *p = size_list; *p && nsizes < MAX_SIZES;) {
