@@ -2,16 +2,25 @@
 /*
  * bench/syscount.c - count the memory-management system calls a process
  * makes (madvise; mmap, munmap, mremap, brk), whoever makes them, without
- * strace or privileges: a seccomp filter (no_new_privs, synchronised to
- * every thread) turns each such call into SIGSYS unless it comes from one
- * instruction, the syscall in bench_raw_syscall below; the SIGSYS handler
- * counts the call and makes it from there, putting the result where the
- * caller expects it. Symbol interposition would miss the calls the C
- * library makes to itself (glibc's malloc trims with __madvise, __munmap and
- * brk), and raw syscall(2) users; this sees them all. The cost is a signal
- * per call, so the bench counts only in untimed rounds. The filter cannot be
- * removed: counting, once started, lasts until the process exits. x86-64
- * Linux only; elsewhere bench_syscount_start() reports that it cannot count.
+ * strace or privileges. A seccomp filter (no_new_privs, synchronised to
+ * every thread, the allocator's background threads included) sends each
+ * such call to a supervisor thread of ours as a user notification; the
+ * supervisor counts it and lets it continue unchanged
+ * (SECCOMP_USER_NOTIF_FLAG_CONTINUE). Symbol interposition would miss the
+ * calls the C library makes to itself (glibc's malloc trims with __madvise,
+ * __munmap and brk) and raw syscall(2) users; this sees them all, and, unlike
+ * a SIGSYS trap, also those of threads that block every signal (liburcu's
+ * call_rcu thread, helper threads of mallocs). The cost is two context
+ * switches per call, so the bench counts only in untimed rounds. The filter
+ * cannot be removed: counting, once started, lasts until the process exits.
+ *
+ * The supervisor is created before the filter (creating a thread maps its
+ * stack) and must make no counted call itself: it only reads a pipe and
+ * issues the notification ioctls. Not in sanitizer builds: their run-time
+ * maps memory while it has stopped every other thread (LSan's leak check
+ * at exit), which would wait for the stopped supervisor forever. Needs
+ * Linux 5.7 (a listener together with TSYNC); elsewhere
+ * bench_syscount_start() reports that it cannot count.
  */
 #define _GNU_SOURCE
 #include "bench/bench.h"
@@ -20,71 +29,66 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__linux__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SYSCOUNT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+	__has_feature(memory_sanitizer)
+#define SYSCOUNT_SANITIZED 1
+#endif
+#endif
+
+#if defined(__linux__) && !defined(SYSCOUNT_SANITIZED) && defined(__x86_64__)
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <signal.h>
+#endif
+
+#if defined(SECCOMP_FILTER_FLAG_TSYNC_ESRCH) && defined(SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+#include <pthread.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <ucontext.h>
 #include <unistd.h>
 
-/*
- * The one place counted calls are allowed from: the filter compares the
- * instruction pointer the kernel reports (the address after the syscall
- * instruction) with bench_raw_syscall_ret.
- */
-long bench_raw_syscall(long nr, long a, long b, long c, long d, long e, long f);
-extern const char bench_raw_syscall_ret[];
-__asm__(".text\n"
-	".globl bench_raw_syscall\n"
-	".hidden bench_raw_syscall\n"
-	".type bench_raw_syscall, @function\n"
-	"bench_raw_syscall:\n"
-	"	movq %rdi, %rax\n"
-	"	movq %rsi, %rdi\n"
-	"	movq %rdx, %rsi\n"
-	"	movq %rcx, %rdx\n"
-	"	movq %r8, %r10\n"
-	"	movq %r9, %r8\n"
-	"	movq 8(%rsp), %r9\n"
-	"	syscall\n"
-	".globl bench_raw_syscall_ret\n"
-	".hidden bench_raw_syscall_ret\n"
-	"bench_raw_syscall_ret:\n"
-	"	ret\n"
-	".size bench_raw_syscall, .-bench_raw_syscall\n");
-
 static atomic_ulong counts[SYSCOUNT_NR];
+static int fd_pipe[2] = { -1, -1 };
 
-static void sigsys_handler(int sig, siginfo_t *si, void *ctx)
+/*
+ * The supervisor: receive the listener from the pipe, then count and
+ * continue every notified call. Its buffers are static: no allocation here.
+ */
+static void *supervisor(void *arg)
 {
-	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
-	int saved = errno;
+	static _Alignas(64) unsigned char req_buf[1024], resp_buf[1024];
+	struct seccomp_notif *req = (struct seccomp_notif *)req_buf;
+	struct seccomp_notif_resp *resp = (struct seccomp_notif_resp *)resp_buf;
+	int listener;
 
-	(void)sig;
-	switch (si->si_syscall) {
-	case SYS_madvise:
-		atomic_fetch_add_explicit(&counts[SYSCOUNT_MADVISE], 1, memory_order_relaxed);
-		break;
-	default:
-		atomic_fetch_add_explicit(&counts[SYSCOUNT_MM], 1, memory_order_relaxed);
-		break;
+	(void)arg;
+	if (read(fd_pipe[0], &listener, sizeof(listener)) != sizeof(listener))
+		return NULL;
+	for (;;) {
+		memset(req_buf, 0, sizeof(req_buf));
+		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+			if (errno == EINTR || errno == ENOENT)
+				continue;
+			return NULL;
+		}
+		atomic_fetch_add_explicit(&counts[req->data.nr == SYS_madvise ? SYSCOUNT_MADVISE
+								      : SYSCOUNT_MM],
+					  1, memory_order_relaxed);
+		memset(resp_buf, 0, sizeof(resp_buf));
+		resp->id = req->id;
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		/* ENOENT: the caller was interrupted meanwhile; it will call again. */
+		ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
 	}
-	g[REG_RAX] = bench_raw_syscall(si->si_syscall, g[REG_RDI], g[REG_RSI], g[REG_RDX],
-				       g[REG_R10], g[REG_R8], g[REG_R9]);
-	errno = saved;
 }
-
-/* Offsets of the instruction pointer's halves in struct seccomp_data (little endian). */
-#define IP_LO offsetof(struct seccomp_data, instruction_pointer)
-#define IP_HI (offsetof(struct seccomp_data, instruction_pointer) + 4)
 
 int bench_syscount_start(void)
 {
-	uint64_t ip = (uint64_t)(uintptr_t)bench_raw_syscall_ret;
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
@@ -96,32 +100,42 @@ int bench_syscount_start(void)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mremap, 2, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_brk, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* a counted call: allowed only from bench_raw_syscall */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, IP_LO),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)ip, 0, 2),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, IP_HI),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(ip >> 32), 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 	};
 	struct sock_fprog prog = {
 		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
 		.filter = filter,
 	};
-	struct sigaction sa;
+	struct seccomp_notif_sizes sizes;
+	pthread_t tid;
+	long listener;
+	int err, fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = sigsys_handler;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSYS, &sa, NULL))
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes))
 		return -errno;
+	if (sizes.seccomp_notif > 1024 || sizes.seccomp_notif_resp > 1024)
+		return -EOVERFLOW;
+	if (pipe(fd_pipe))
+		return -errno;
+	err = pthread_create(&tid, NULL, supervisor, NULL);
+	if (err)
+		return -err;
+	pthread_detach(tid);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -errno;
-	/* TSYNC: every thread of the process, the allocator's own included. */
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog))
-		return -errno;
+		goto fail;
+	listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			   SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC |
+			   SECCOMP_FILTER_FLAG_TSYNC_ESRCH, &prog);
+	if (listener < 0)
+		goto fail;
+	fd = (int)listener;
+	if (write(fd_pipe[1], &fd, sizeof(fd)) != sizeof(fd))
+		return -EIO;   /* cannot happen: the pipe is empty and ours */
 	return 0;
+fail:
+	err = errno;
+	close(fd_pipe[1]);   /* the supervisor's read returns 0: it ends */
+	return -err;
 }
 
 void bench_syscount_read(unsigned long out[SYSCOUNT_NR])
@@ -130,7 +144,7 @@ void bench_syscount_read(unsigned long out[SYSCOUNT_NR])
 		out[i] = atomic_load_explicit(&counts[i], memory_order_relaxed);
 }
 
-#else /* not x86-64 Linux */
+#else /* not x86-64 Linux >= 5.7 headers, or a sanitizer build */
 
 int bench_syscount_start(void)
 {
