@@ -9,15 +9,21 @@
  * their library. Each child prints one result line (bench/bench.h) that the
  * parent collects; at the end it prints one table of medians (and best) per
  * workload and allocator, then uslab / best peer for each workload against
- * the target of the issue. Targets are reported, never asserted: the exit
- * status is non-zero only when a child failed or a correctness check did.
+ * the target of the issue. The memory workloads (burst, large) get a second
+ * table: RSS before, at the peak, after the last free, after two decay
+ * periods and after the allocator's trim call, and page faults, madvise and
+ * mm calls per steady-state round. Targets are reported, never asserted:
+ * the exit status is non-zero only when a child failed or a correctness
+ * check did.
  *
- *   uslab-bench [--reps N] [--quick] [--workloads a,b] [--allocators a,b] [--list]
+ *   uslab-bench [--reps N] [--quick] [--workloads a,b] [--allocators a,b]
+ *               [--decay-ms N] [--list]
  */
 #define _GNU_SOURCE
 #include "bench/bench.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,17 +46,15 @@ struct allocator {
 static struct allocator allocators[] = {
 	{ "uslab", NULL, NULL, false, false },
 	{ "glibc", NULL, NULL, false, false },
-	{ "jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "libjemalloc2", false, false },
-	{ "tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
-	  "libtcmalloc-minimal4", false, false },
-	{ "mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", "libmimalloc2.0", false,
-	  false },
+	{ "jemalloc", BENCH_JEMALLOC_SO, "libjemalloc2", false, false },
+	{ "tcmalloc", BENCH_TCMALLOC_SO, "libtcmalloc-minimal4", false, false },
+	{ "mimalloc", BENCH_MIMALLOC_SO, "libmimalloc2.0", false, false },
 };
 #define NR_ALLOC (sizeof(allocators) / sizeof(allocators[0]))
 #define USLAB 0
 
 struct sample {
-	double value, aux[3];
+	double value, aux[BENCH_NR_AUX];
 	bool ok;
 	char status[96];
 };
@@ -60,6 +64,7 @@ static struct sample *samples;
 static unsigned int *nsamples;
 static bool *wl_selected;
 static int child_failures;
+static unsigned int decay_ms = BENCH_DEFAULT_DECAY_MS;
 
 static struct sample *sample_at(unsigned int w, unsigned int a, unsigned int rep)
 {
@@ -90,18 +95,40 @@ static char **child_env(const char *preload, char *buf, size_t len)
 	return env;
 }
 
+/*
+ * "WORKLOAD ALLOCATOR VALUE AUX1 .. AUXn STATUS" into @out, when it is the
+ * line of @wl and @al. Return: whether it was.
+ */
+static bool parse_result(char *line, const char *al, const char *wl, struct sample *out)
+{
+	char *tok[3 + BENCH_NR_AUX + 1], *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(line, " \t\n", &save); t && n < (int)(sizeof(tok) / sizeof(tok[0]));
+	     t = strtok_r(NULL, " \t\n", &save))
+		tok[n++] = t;
+	if (n != 3 + BENCH_NR_AUX + 1 || strcmp(tok[0], wl) != 0 || strcmp(tok[1], al) != 0)
+		return false;
+	out->value = strtod(tok[2], NULL);
+	for (int i = 0; i < BENCH_NR_AUX; i++)
+		out->aux[i] = strtod(tok[3 + i], NULL);
+	snprintf(out->status, sizeof(out->status), "%s", tok[3 + BENCH_NR_AUX]);
+	return true;
+}
+
 static int run_child(const struct allocator *a, const struct bench_workload *w, bool quick,
 		     struct sample *out)
 {
-	char preload[4200], line[512];
+	char preload[4200], line[1024], decay[16];
 	char *argv[] = { "uslab-bench", "--child", (char *)a->name, (char *)w->name,
-			 quick ? "--quick" : NULL, NULL };
+			 "--decay-ms", decay, quick ? "--quick" : NULL, NULL };
 	char **env = child_env(a->preload, preload, sizeof(preload));
 	int fd[2], status;
 	bool got = false;
 	pid_t pid;
 	FILE *f;
 
+	snprintf(decay, sizeof(decay), "%u", decay_ms);
 	memset(out, 0, sizeof(*out));
 	snprintf(out->status, sizeof(out->status), "fail:no-result");
 	if (!env || pipe(fd))
@@ -122,21 +149,9 @@ static int run_child(const struct allocator *a, const struct bench_workload *w, 
 	close(fd[1]);
 	f = fdopen(fd[0], "r");
 	while (f && fgets(line, sizeof(line), f)) {
-		char wl[64], al[64], st[96];
-		double v, x0, x1, x2;
-
-		if (strncmp(line, BENCH_RESULT_TAG " ", sizeof(BENCH_RESULT_TAG)) != 0)
-			continue;
-		if (sscanf(line + sizeof(BENCH_RESULT_TAG), "%63s %63s %lf %lf %lf %lf %95s", wl, al,
-			   &v, &x0, &x1, &x2, st) == 7 &&
-		    strcmp(wl, w->name) == 0 && strcmp(al, a->name) == 0) {
-			out->value = v;
-			out->aux[0] = x0;
-			out->aux[1] = x1;
-			out->aux[2] = x2;
-			snprintf(out->status, sizeof(out->status), "%s", st);
+		if (strncmp(line, BENCH_RESULT_TAG " ", sizeof(BENCH_RESULT_TAG)) == 0 &&
+		    parse_result(line + sizeof(BENCH_RESULT_TAG), a->name, w->name, out))
 			got = true;
-		}
 	}
 	if (f)
 		fclose(f);
@@ -160,10 +175,31 @@ static int cmp_double(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+/* What stats() takes from a sample: VALUE, AUX i (PICK_AUX(i)), or a figure of them. */
+#define PICK_VALUE      0
+#define PICK_AUX(i)     (1 + (i))
+#define PICK_RSS_LEFT   100   /* rss: RSS left after free, % of the baseline */
+#define PICK_GROWTH     101   /* memory: peak - before, KiB */
+#define PICK_LEFT(i)    (200 + (i))   /* memory: AUX i - before, % of before */
+
+static double pick_value(const struct sample *s, int pick)
+{
+	double base = s->aux[MEM_BEFORE];
+
+	if (pick == PICK_VALUE)
+		return s->value;
+	if (pick < PICK_AUX(BENCH_NR_AUX))
+		return s->aux[pick - 1];
+	if (pick == PICK_RSS_LEFT)
+		return s->aux[0] > 0 ? (s->aux[2] - s->aux[0]) * 100.0 / s->aux[0] : 0;
+	if (pick == PICK_GROWTH)
+		return s->aux[MEM_PEAK] - base;
+	return base > 0 ? (s->aux[pick - 200] - base) * 100.0 / base : NAN;
+}
+
 /*
- * Median and best of the successful samples of (w, a); @pick selects the
- * value (0: VALUE, 1..3: AUX, 4: RSS left after free in % of the baseline).
- * Return: the number of samples used.
+ * Median and best of the successful samples of (w, a) for which @pick gives
+ * a number (not nan). Return: the number of samples used.
  */
 static unsigned int stats(unsigned int w, unsigned int a, int pick, bool higher_better,
 			  double *median, double *best)
@@ -173,15 +209,13 @@ static unsigned int stats(unsigned int w, unsigned int a, int pick, bool higher_
 
 	for (unsigned int r = 0; r < nsamples[w * NR_ALLOC + a]; r++) {
 		const struct sample *s = sample_at(w, a, r);
+		double x;
 
 		if (!s->ok)
 			continue;
-		if (pick == 0)
-			v[n++] = s->value;
-		else if (pick <= 3)
-			v[n++] = s->aux[pick - 1];
-		else
-			v[n++] = s->aux[0] > 0 ? (s->aux[2] - s->aux[0]) * 100.0 / s->aux[0] : 0;
+		x = pick_value(s, pick);
+		if (!isnan(x))
+			v[n++] = x;
 	}
 	if (!n)
 		return 0;
@@ -228,13 +262,14 @@ static void print_cell(unsigned int w, unsigned int a, int pick, const char *fmt
 		printf("%*s", COL, "FAILED");
 		return;
 	}
-	if (pick == 4) {
+	if (pick == PICK_RSS_LEFT) {
 		snprintf(cell, sizeof(cell), "%+.1f%%", med);
 	} else {
 		char m[24], b[24];
 
-		snprintf(m, sizeof(m), fmt, med);
-		snprintf(b, sizeof(b), fmt, best);
+		/* Slow cells (microseconds per pair) keep to the column. */
+		snprintf(m, sizeof(m), med >= 1000 ? "%.0f" : fmt, med);
+		snprintf(b, sizeof(b), best >= 1000 ? "%.0f" : fmt, best);
 		snprintf(cell, sizeof(cell), "%s (%s)", m, b);
 	}
 	printf("%*s", COL, cell);
@@ -263,7 +298,7 @@ static void print_table(unsigned int reps)
 			printf("%-18s %-9s", "rss-after-free", "% base");
 			for (unsigned int a = 0; a < NR_ALLOC; a++)
 				if (allocators[a].selected)
-					print_cell(w, a, 4, NULL);
+					print_cell(w, a, PICK_RSS_LEFT, NULL);
 			printf("\n");
 		}
 	}
@@ -271,6 +306,156 @@ static void print_table(unsigned int reps)
 	       "Mpairs/s: higher is better;\nrss-after-free: RSS after freeing everything "
 	       "(uslab: + kmem_cache_shrink, glibc: + malloc_trim(0)) vs before allocating.\n",
 	       reps, reps == 1 ? "" : "s");
+}
+
+/* ---- the memory table (burst, large) ------------------------------------------- */
+
+static int find_workload(const char *name)
+{
+	for (unsigned int w = 0; w < bench_nr_workloads; w++)
+		if (strcmp(bench_workloads[w].name, name) == 0)
+			return (int)w;
+	return -1;
+}
+
+
+#define MCOL 13
+
+/* One cell: the median of @pick in MiB (KiB / 1024), or "n/a". */
+static void print_mem_mib(unsigned int w, unsigned int a, int pick, int width)
+{
+	char cell[32];
+	double med, best;
+
+	if (stats(w, a, pick, false, &med, &best))
+		snprintf(cell, sizeof(cell), "%.1f", med / 1024.0);
+	else
+		snprintf(cell, sizeof(cell), "n/a");
+	printf("%*s", width, cell);
+}
+
+/* RSS at AUX @i in MiB and as % over the RSS before the first round. */
+static void print_mem_left(unsigned int w, unsigned int a, int i)
+{
+	char cell[32];
+	double mib, left, best;
+
+	if (stats(w, a, PICK_AUX(i), false, &mib, &best) &&
+	    stats(w, a, PICK_LEFT(i), false, &left, &best))
+		snprintf(cell, sizeof(cell), "%.1f %+.0f%%", mib / 1024.0, left);
+	else
+		snprintf(cell, sizeof(cell), "n/a");
+	printf("%*s", MCOL + 1, cell);
+}
+
+static void print_mem_count(unsigned int w, unsigned int a, int i)
+{
+	char cell[32];
+	double med, best;
+
+	if (stats(w, a, PICK_AUX(i), false, &med, &best))
+		snprintf(cell, sizeof(cell), med >= 100 ? "%.0f" : "%.2f", med);
+	else
+		snprintf(cell, sizeof(cell), "n/a");
+	printf("%*s", 11, cell);
+}
+
+static void print_memory_table(unsigned int reps)
+{
+	bool any = false;
+
+	for (unsigned int w = 0; w < bench_nr_workloads; w++)
+		any |= wl_selected[w] && bench_workloads[w].memory;
+	if (!any)
+		return;
+	printf("\nmemory of the burst and large workloads (medians of %u rep%s; RSS in MiB; "
+	       "decay wait 2 x %u ms)\n", reps, reps == 1 ? "" : "s", decay_ms);
+	printf("%-10s %-9s%8s%8s%8s%*s%*s%*s%11s%11s%11s\n", "workload", "allocator", "before",
+	       "peak", "growth", MCOL + 1, "after-free", MCOL + 1, "after-decay", MCOL + 1,
+	       "after-trim", "faults/rnd", "madv/rnd", "mm/rnd");
+	for (unsigned int w = 0; w < bench_nr_workloads; w++) {
+		const struct bench_workload *wl = &bench_workloads[w];
+
+		if (!wl_selected[w] || !wl->memory)
+			continue;
+		for (unsigned int a = 0; a < NR_ALLOC; a++) {
+			if (!allocators[a].selected || !allocators[a].present)
+				continue;
+			printf("%-10s %-9s", wl->name, allocators[a].name);
+			if (!stats(w, a, PICK_AUX(MEM_BEFORE), false, &(double){ 0 },
+				   &(double){ 0 })) {
+				printf("%8s\n", "FAILED");
+				continue;
+			}
+			print_mem_mib(w, a, PICK_AUX(MEM_BEFORE), 8);
+			print_mem_mib(w, a, PICK_AUX(MEM_PEAK), 8);
+			print_mem_mib(w, a, PICK_GROWTH, 8);
+			print_mem_left(w, a, MEM_AFTER_FREE);
+			print_mem_left(w, a, MEM_AFTER_DECAY);
+			print_mem_left(w, a, MEM_AFTER_TRIM);
+			print_mem_count(w, a, MEM_FAULTS);
+			print_mem_count(w, a, MEM_MADVISE);
+			print_mem_count(w, a, MEM_MMCALLS);
+			printf("\n");
+		}
+	}
+	printf("before: allocator initialised, before the first round; peak: last round, "
+	       "everything live;\nafter-free/-decay/-trim: RSS and its excess over 'before' "
+	       "right after the last free, two decay\nperiods later, and after the trim call "
+	       "(uslab_trim(); glibc malloc_trim(0); jemalloc arena purge;\ntcmalloc "
+	       "ReleaseFreeMemory; mimalloc mi_collect); n/a: none, or not waited for.\n"
+	       "Per round (a round: burst 20,000 pairs, burst-1k 1,000, large and large-1m "
+	       "1,000): page faults\n(minor + major, getrusage) over the timed rounds after "
+	       "the first two; madvise and the other\nmm calls (mmap, munmap, mremap, brk) "
+	       "over further untimed rounds, every thread, counted by a\nseccomp filter "
+	       "(bench/syscount.c).\n");
+}
+
+/* The issue-12 memory targets for burst (uslab against the best peer). */
+static void print_memory_verdicts(void)
+{
+	int w = find_workload("burst");
+	double u, ub, faults, madv, left, peer = NAN, m, b;
+	int who = -1;
+
+	if (w < 0 || !wl_selected[w] || !allocators[USLAB].selected)
+		return;
+	printf("burst memory (issue 12)\n");
+	if (!stats(w, USLAB, PICK_GROWTH, false, &u, &ub)) {
+		printf("  uslab FAILED\n");
+		return;
+	}
+	for (unsigned int a = 0; a < NR_ALLOC; a++) {
+		if (a == USLAB || !allocators[a].selected || !allocators[a].present)
+			continue;
+		if (stats(w, a, PICK_GROWTH, false, &m, &b) && (who < 0 || m < peer)) {
+			who = (int)a;
+			peer = m;
+		}
+	}
+	if (who >= 0)
+		printf("  RSS growth at the peak: uslab %.1f MiB, best peer %s %.1f MiB: %.2fx  "
+		       "target <= 1.10x: %s\n", u / 1024, allocators[who].name, peer / 1024,
+		       u / peer, u <= 1.10 * peer ? "met" : "NOT met");
+	if (stats(w, USLAB, PICK_AUX(MEM_FAULTS), false, &faults, &b))
+		printf("  page faults per steady-state round: uslab %.2f  target 0 (read as "
+		       "< 0.1, allowing a stray\n    fault outside the allocator): %s\n",
+		       faults, faults < 0.1 ? "met" : "NOT met");
+	if (stats(w, USLAB, PICK_AUX(MEM_MADVISE), false, &madv, &b))
+		printf("  madvise calls per steady-state round: uslab %.2f  target 0: %s\n", madv,
+		       madv == 0 ? "met" : "NOT met");
+	else
+		printf("  madvise calls per steady-state round: not countable here "
+		       "(bench/syscount.c: x86-64 Linux with seccomp)\n");
+	if (stats(w, USLAB, PICK_LEFT(MEM_AFTER_DECAY), false, &left, &b))
+		printf("  RSS two decay periods (2 x %u ms) after the last free: uslab %+.1f%% "
+		       "of the pre-burst RSS  target <= +5%%: %s\n", decay_ms, left,
+		       left <= 5.0 ? "met" : "NOT met");
+	if (stats(w, USLAB, PICK_LEFT(MEM_AFTER_TRIM), false, &left, &b))
+		printf("  RSS after uslab_trim(): uslab %+.1f%% of the pre-burst RSS  target "
+		       "<= +5%%: %s\n", left, left <= 5.0 ? "met" : "NOT met");
+	else
+		printf("  RSS after uslab_trim(): n/a (the library has no uslab_trim yet)\n");
 }
 
 /*
@@ -300,14 +485,6 @@ static int best_peer(unsigned int w, double *value, double *best_of_reps)
 		}
 	}
 	return who;
-}
-
-static int find_workload(const char *name)
-{
-	for (unsigned int w = 0; w < bench_nr_workloads; w++)
-		if (strcmp(bench_workloads[w].name, name) == 0)
-			return (int)w;
-	return -1;
 }
 
 static void print_verdict(const char *label, double ratio, enum bench_target_kind kind,
@@ -352,7 +529,7 @@ static void print_ratios(void)
 		if (wl->unit == UNIT_RSS_RATIO) {
 			double left, lb;
 
-			if (stats(w, USLAB, 4, false, &left, &lb)) {
+			if (stats(w, USLAB, PICK_RSS_LEFT, false, &left, &lb)) {
 				bool met = left <= 5.0;
 
 				printf("  uslab RSS after free + kmem_cache_shrink: %+.1f%% of the "
@@ -361,6 +538,7 @@ static void print_ratios(void)
 			}
 		}
 	}
+	print_memory_verdicts();
 	/* Accounted allocation: tenant against root, same cache. */
 	int lr = find_workload("acct-lifo-root"), lt = find_workload("acct-lifo-tenant");
 	int br = find_workload("acct-batch-root"), bt = find_workload("acct-batch-tenant");
@@ -430,11 +608,14 @@ static void print_checks(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: uslab-bench [--reps N] [--quick] [--workloads a,b,...] "
-		   "[--allocators a,b,...] [--list]\n"
+		   "[--allocators a,b,...] [--decay-ms N] [--list]\n"
 		   "  --reps N        repetitions (default 7; --quick: 1)\n"
 		   "  --quick         one repetition with a tenth of the work (smoke test)\n"
 		   "  --workloads     only these workloads (see --list)\n"
-		   "  --allocators    only these: uslab,glibc,jemalloc,tcmalloc,mimalloc\n");
+		   "  --allocators    only these: uslab,glibc,jemalloc,tcmalloc,mimalloc\n"
+		   "  --decay-ms N    the decay period burst and large wait twice after their\n"
+		   "                  last free (default %u; USLAB_DECAY_MS wins when set)\n",
+		BENCH_DEFAULT_DECAY_MS);
 }
 
 static bool in_list(const char *list, const char *name)
@@ -480,17 +661,30 @@ static void print_header(unsigned int reps, bool quick)
 	printf("each allocator runs in its own child process, in rotating order; "
 	       "single-thread workloads\npinned to one CPU, one untimed warm-up pass "
 	       "before each timed one\n");
+	printf("memory workloads wait two decay periods of %u ms after their last free "
+	       "(%s)\n", decay_ms, getenv("USLAB_DECAY_MS") ? "USLAB_DECAY_MS" : "--decay-ms");
 }
 
 int main(int argc, char **argv)
 {
 	const char *wl_list = NULL, *alloc_list = NULL;
 	unsigned int reps = 7;
-	bool quick = false, reps_given = false;
+	bool quick = false, reps_given = false, decay_given;
 	uint64_t t0 = bench_now_ns();
 
-	if (argc >= 4 && strcmp(argv[1], "--child") == 0)
-		return bench_child_main(argv[2], argv[3], argc >= 5 && !strcmp(argv[4], "--quick"));
+	if (argc >= 4 && strcmp(argv[1], "--child") == 0) {
+		/* --child ALLOC WORKLOAD [--decay-ms N] [--quick] */
+		for (int i = 4; i < argc; i++) {
+			if (strcmp(argv[i], "--quick") == 0)
+				quick = true;
+			else if (strcmp(argv[i], "--decay-ms") == 0 && i + 1 < argc)
+				decay_ms = (unsigned int)strtoul(argv[++i], NULL, 10);
+		}
+		return bench_child_main(argv[2], argv[3], quick, decay_ms);
+	}
+	decay_given = getenv("USLAB_DECAY_MS") != NULL;
+	if (decay_given)
+		decay_ms = (unsigned int)strtoul(getenv("USLAB_DECAY_MS"), NULL, 10);
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
@@ -498,6 +692,11 @@ int main(int argc, char **argv)
 			reps_given = true;
 		} else if (strcmp(argv[i], "--quick") == 0) {
 			quick = true;
+		} else if (strcmp(argv[i], "--decay-ms") == 0 && i + 1 < argc) {
+			/* USLAB_DECAY_MS, uslab's own setting, wins when set. */
+			if (!decay_given)
+				decay_ms = (unsigned int)strtoul(argv[i + 1], NULL, 10);
+			i++;
 		} else if (strcmp(argv[i], "--workloads") == 0 && i + 1 < argc) {
 			wl_list = argv[++i];
 		} else if (strcmp(argv[i], "--allocators") == 0 && i + 1 < argc) {
@@ -563,6 +762,7 @@ int main(int argc, char **argv)
 		}
 	}
 	print_table(reps);
+	print_memory_table(reps);
 	print_ratios();
 	print_checks();
 	printf("\ntotal time %.1f s\n", (double)(bench_now_ns() - t0) / 1e9);

@@ -11,6 +11,12 @@
  * one CPU. After timing, uslab runs are checked: the cache validates and
  * holds no allocated object (kmem_cache_shrink() returns 0), and the
  * thread-scaling run counts that every allocation was freed.
+ *
+ * The memory workloads (burst, burst-1k, large, large-1m) also report RSS
+ * before, at the peak, after the last free, after two decay periods and
+ * after the allocator's explicit release call, the page faults of the
+ * steady-state rounds (getrusage) and, from extra untimed rounds, the
+ * madvise and other memory-management calls (bench/syscount.c).
  */
 #define _GNU_SOURCE
 #include "bench/bench.h"
@@ -23,6 +29,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -30,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +59,7 @@
 #define PC_PASSES      5       /* producer/consumer: best of 5 timed passes */
 #define SCALE_BATCH    1000    /* thread scaling: LIFO pairs and batch per round */
 #define MIXED_SEQ_LEN  (1u << 20)
+#define PAGE_STRIDE    4096    /* wl_fill writes one byte per page */
 
 /* Work per timed pass; --quick divides by QUICK_DIV. */
 static const struct {
@@ -73,6 +83,21 @@ static inline void wl_touch(void *p, uint64_t v)
 {
 	*(uint64_t *)p = v;
 	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
+/*
+ * Write block @p of @n bytes as a server filling a buffer would touch it:
+ * the first byte, one byte in every page, and the last byte. An allocator
+ * that hands out fresh (unfaulted) memory pays its page faults here.
+ */
+static inline void wl_fill(void *p, size_t n, uint64_t v)
+{
+	unsigned char *c = p;
+
+	for (size_t off = PAGE_STRIDE; off < n; off += PAGE_STRIDE)
+		c[off] = (unsigned char)v;
+	c[n - 1] = (unsigned char)v;
+	wl_touch(p, v);
 }
 
 static inline void wl_spin_wait(unsigned int spins)
@@ -185,42 +210,50 @@ static struct kmem_cache *bench_cache;
 
 const struct bench_workload bench_workloads[] = {
 	{ "lifo", "64 B alloc+free, LIFO pairs, 1 thread", UNIT_NS_PER_PAIR,
-	  false, true, TARGET_AT_MOST, 0.80 },
+	  false, true, TARGET_AT_MOST, 0.80, false, false },
 	{ "batch", "64 B alloc 1000 then free 1000, 1 thread", UNIT_NS_PER_PAIR,
-	  false, true, TARGET_AT_MOST, 0.80 },
+	  false, true, TARGET_AT_MOST, 0.80, false, false },
 	{ "mixed", "kmalloc/kfree 8..8192 B, ring of 4096 live", UNIT_NS_PER_PAIR,
-	  false, true, TARGET_AT_MOST, 1.00 },
+	  false, true, TARGET_AT_MOST, 1.00, false, false },
 	{ "prodcons", "64 B alloc on one thread, free on another", UNIT_MPAIRS_PER_S,
-	  false, false, TARGET_AT_LEAST, 1.00 },
+	  false, false, TARGET_AT_LEAST, 1.00, false, false },
 #ifdef USLAB_BENCH_MEMCG
 	{ "acct-lifo-root", "SLAB_ACCOUNT cache, root tenant, LIFO", UNIT_NS_PER_PAIR,
-	  true, true, TARGET_NONE, 0 },
+	  true, true, TARGET_NONE, 0, false, false },
 	{ "acct-lifo-tenant", "same cache, non-root tenant, LIFO", UNIT_NS_PER_PAIR,
-	  true, true, TARGET_AT_MOST, 1.15 },
+	  true, true, TARGET_AT_MOST, 1.15, false, false },
 	{ "acct-batch-root", "SLAB_ACCOUNT cache, root tenant, batch", UNIT_NS_PER_PAIR,
-	  true, true, TARGET_NONE, 0 },
+	  true, true, TARGET_NONE, 0, false, false },
 	{ "acct-batch-tenant", "same cache, non-root tenant, batch", UNIT_NS_PER_PAIR,
-	  true, true, TARGET_AT_MOST, 1.15 },
+	  true, true, TARGET_AT_MOST, 1.15, false, false },
 #endif
 	{ "rss", "RSS growth / live bytes, 1M live 64 B", UNIT_RSS_RATIO,
-	  false, true, TARGET_NONE, 0 },
+	  false, true, TARGET_NONE, 0, false, false },
 	{ "threads-1", "shared cache, LIFO+batch, 1 thread", UNIT_MPAIRS_PER_S,
-	  false, false, TARGET_NONE, 0 },
+	  false, false, TARGET_NONE, 0, false, false },
 	{ "threads-2", "shared cache, LIFO+batch, 2 threads", UNIT_MPAIRS_PER_S,
-	  false, false, TARGET_NONE, 0 },
+	  false, false, TARGET_NONE, 0, false, false },
 	{ "threads-4", "shared cache, LIFO+batch, 4 threads", UNIT_MPAIRS_PER_S,
-	  false, false, TARGET_NONE, 0 },
+	  false, false, TARGET_NONE, 0, false, false },
 	{ "threads-8", "shared cache, LIFO+batch, 8 threads", UNIT_MPAIRS_PER_S,
-	  false, false, TARGET_NONE, 0 },
+	  false, false, TARGET_NONE, 0, false, false },
+	{ "burst", "kmalloc 20000 of 32..4096 B (17.5 MB), free all, repeat",
+	  UNIT_NS_PER_PAIR, false, true, TARGET_AT_MOST, 1.00, true, true },
+	{ "burst-1k", "the same burst with 1000 objects", UNIT_NS_PER_PAIR,
+	  false, true, TARGET_NONE, 0, true, false },
+	{ "large", "16..256 KiB buffers, four live, oldest replaced", UNIT_NS_PER_PAIR,
+	  false, true, TARGET_AT_MOST, 1.00, true, true },
+	{ "large-1m", "1 MiB buffer alloc+free", UNIT_NS_PER_PAIR,
+	  false, true, TARGET_NONE, 0, true, false },
 	/* Hidden: a fixed loop for bench/callgrind.sh, not in the table. */
-	{ "lifo-callgrind", NULL, UNIT_NS_PER_PAIR, false, true, TARGET_NONE, 0 },
+	{ "lifo-callgrind", NULL, UNIT_NS_PER_PAIR, false, true, TARGET_NONE, 0, false, false },
 };
 const unsigned int bench_nr_workloads = sizeof(bench_workloads) / sizeof(bench_workloads[0]);
 
 /* ---- child ------------------------------------------------------------------- */
 
 struct child_result {
-	double value, aux[3];
+	double value, aux[BENCH_NR_AUX];
 	char status[96];
 };
 
@@ -251,6 +284,23 @@ static void check_cache(struct kmem_cache *s, struct child_result *r)
 		fail(r, "uslab_cache_validate");
 	if (kmem_cache_shrink(s) != 0)
 		fail(r, "objects-still-allocated");
+}
+
+/* After a kmalloc workload: every kmalloc class must still be consistent. */
+static void check_kmalloc_caches(struct child_result *r)
+{
+	static const unsigned int cls[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
+					    1024, 2048, 4096, 8192 };
+
+	for (size_t i = 0; i < sizeof(cls) / sizeof(cls[0]); i++) {
+		char name[32];
+		struct kmem_cache *s;
+
+		snprintf(name, sizeof(name), "kmalloc-%u", cls[i]);
+		s = uslab_cache_find(name);
+		if (!s || uslab_cache_validate(s) != 0)
+			fail(r, "kmalloc-cache-validate");
+	}
 }
 
 static void *map_array(size_t bytes)
@@ -373,20 +423,8 @@ static void run_mixed(uint64_t steps, struct child_result *r)
 			free(ring[i]);
 	}
 	r->value = ns_per(t1 - t0, steps);
-	if (is_uslab) {
-		/* Every kmalloc class must still be consistent. */
-		static const unsigned int cls[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
-						    1024, 2048, 4096, 8192 };
-		for (size_t i = 0; i < sizeof(cls) / sizeof(cls[0]); i++) {
-			char name[32];
-			struct kmem_cache *s;
-
-			snprintf(name, sizeof(name), "kmalloc-%u", cls[i]);
-			s = uslab_cache_find(name);
-			if (!s || uslab_cache_validate(s) != 0)
-				fail(r, "kmalloc-cache-validate");
-		}
-	}
+	if (is_uslab)
+		check_kmalloc_caches(r);
 }
 
 /*
@@ -545,6 +583,259 @@ static void run_threads(unsigned int nthreads, uint64_t pairs, struct child_resu
 		fail(r, "object-contents-changed");
 }
 
+/* ---- memory workloads: burst, burst-1k, large, large-1m -------------------- */
+
+#define BURST_OBJS       20000   /* issue 12: 20,000 objects per burst */
+#define BURST_SMALL_OBJS 1000
+#define LARGE_LIVE       4       /* four buffers live, the oldest replaced */
+#define LARGE_SEQ_LEN    4096
+#define LARGE_MIN        (16u << 10)
+#define LARGE_MAX        (256u << 10)
+#define LARGE_1M         (1u << 20)
+#define LARGE_ROUND      1000    /* large, large-1m: pairs per "round" */
+#define MEM_WARM_ROUNDS  2       /* the steady state starts after these */
+#define MEM_MIN_ROUNDS   5       /* timed rounds at least ... */
+#define MEM_TIME_CAP_NS  3000000000ull   /* ... then at most about 3 s of them */
+
+/* Timed rounds per full run (--quick: a tenth). */
+static const struct {
+	const char *name;
+	uint64_t rounds;
+} mem_rounds[] = {
+	{ "burst", 100 }, { "burst-1k", 2000 }, { "large", 50 }, { "large-1m", 10 },
+};
+
+struct mem_run {
+	bool burst;
+	uint32_t n;            /* burst: objects per round; large: live buffers */
+	uint32_t per_round;    /* alloc+free pairs per round */
+	uint32_t *size;        /* burst: n sizes; large: len sizes */
+	uint32_t len;
+	void **ptr;            /* burst: n blocks; large: the ring */
+	uint64_t step;         /* large: the next step of the sequence */
+};
+
+/*
+ * Burst sizes, a fixed server-like mix: an octave picked uniformly among
+ * 32-64, 64-128, ..., 2048-4096 B, then a size uniform inside it (small
+ * blocks are as frequent per octave as big ones: mean 871 B, 17.4 MB live
+ * at the peak of a 20,000-object burst). Large sizes: uniform 16..256 KiB.
+ */
+static void mem_sizes(struct mem_run *m, const char *wl)
+{
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	if (m->burst) {
+		m->len = m->n;
+		m->size = map_array(m->len * sizeof(*m->size));
+		for (uint32_t i = 0; i < m->len; i++) {
+			unsigned int k = (unsigned int)(xorshift64s(&x) % 7);
+			uint32_t lo = 32u << k;
+
+			m->size[i] = lo + (uint32_t)(xorshift64s(&x) % (lo + 1));
+		}
+	} else if (strcmp(wl, "large-1m") == 0) {
+		m->len = 1;
+		m->size = map_array(sizeof(*m->size));
+		m->size[0] = LARGE_1M;
+	} else {
+		m->len = LARGE_SEQ_LEN;
+		m->size = map_array(m->len * sizeof(*m->size));
+		for (uint32_t i = 0; i < m->len; i++)
+			m->size[i] = LARGE_MIN +
+				     (uint32_t)(xorshift64s(&x) % (LARGE_MAX - LARGE_MIN + 1));
+	}
+}
+
+static void mem_rounds_run(struct mem_run *m, uint64_t rounds)
+{
+	if (m->burst) {
+		if (is_uslab)
+			sink += burst_uslab(m->ptr, m->size, m->n, rounds);
+		else
+			sink += burst_libc(m->ptr, m->size, m->n, rounds);
+		return;
+	}
+	if (is_uslab)
+		sink += large_uslab(m->ptr, m->n, m->size, m->len, m->step, rounds * m->per_round);
+	else
+		sink += large_libc(m->ptr, m->n, m->size, m->len, m->step, rounds * m->per_round);
+	m->step += rounds * m->per_round;
+}
+
+static uint64_t faults_now(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+/*
+ * The allocator's call that gives free memory back to the OS at once:
+ * uslab_trim() (looked up at run time, so the bench builds before the
+ * library has it), glibc's and the shim's malloc_trim(0), jemalloc's
+ * "arena.<all>.purge", tcmalloc's MallocExtension_ReleaseFreeMemory(),
+ * mimalloc's mi_collect(true). Return: false when there is none.
+ */
+static bool allocator_trim(const char *alloc)
+{
+	void *fn;
+
+	if (is_uslab) {
+		fn = dlsym(RTLD_DEFAULT, "uslab_trim");
+		if (!fn)
+			return false;
+		sink += ((unsigned long (*)(void))fn)();
+	} else if (strcmp(alloc, "glibc") == 0 || strcmp(alloc, "shim") == 0) {
+		malloc_trim(0);
+	} else if (strcmp(alloc, "jemalloc") == 0) {
+		fn = dlsym(RTLD_DEFAULT, "mallctl");
+		if (!fn)
+			return false;
+		/* 4096: MALLCTL_ARENAS_ALL */
+		((int (*)(const char *, void *, size_t *, void *, size_t))fn)(
+			"arena.4096.purge", NULL, NULL, NULL, 0);
+	} else if (strcmp(alloc, "tcmalloc") == 0) {
+		fn = dlsym(RTLD_DEFAULT, "MallocExtension_ReleaseFreeMemory");
+		if (!fn)
+			return false;
+		((void (*)(void))fn)();
+	} else if (strcmp(alloc, "mimalloc") == 0) {
+		fn = dlsym(RTLD_DEFAULT, "mi_collect");
+		if (!fn)
+			return false;
+		((void (*)(bool))fn)(true);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/*
+ * One memory workload: two warm-up rounds; the timed steady-state rounds
+ * (ns per pair; page faults per round from getrusage); a few more untimed
+ * rounds with madvise and mm calls counted (bench/syscount.c); a last
+ * untimed round for the RSS at its peak and after its last free; then, for
+ * burst and large, two decay periods of waiting (untimed, the same for
+ * every allocator) and the RSS again; finally the allocator's trim call.
+ */
+static void run_memory(const struct bench_workload *w, const char *alloc, bool quick,
+		       unsigned int decay_ms, struct child_result *r)
+{
+	struct mem_run m = { .burst = strncmp(w->name, "burst", 5) == 0 };
+	uint64_t rounds = 0, counted, f0, f1, t0, t1;
+	unsigned long c0[SYSCOUNT_NR], c1[SYSCOUNT_NR];
+	long before, peak, after_free;
+
+	for (size_t i = 0; i < sizeof(mem_rounds) / sizeof(mem_rounds[0]); i++)
+		if (strcmp(mem_rounds[i].name, w->name) == 0)
+			rounds = mem_rounds[i].rounds / (quick ? QUICK_DIV : 1);
+	if (rounds < 1)
+		rounds = 1;
+	if (m.burst) {
+		m.n = strcmp(w->name, "burst") == 0 ? BURST_OBJS : BURST_SMALL_OBJS;
+		m.per_round = m.n;
+	} else {
+		m.n = strcmp(w->name, "large") == 0 ? LARGE_LIVE : 1;
+		m.per_round = LARGE_ROUND;
+	}
+	/* Untimed rounds with syscalls counted: at least 10,000 pairs. */
+	counted = MAX(2u, 10000u / m.per_round);
+	mem_sizes(&m, w->name);
+	m.ptr = map_array(m.n * sizeof(void *));
+	for (int i = 0; i < MEM_NR_AUX; i++)
+		r->aux[i] = NAN;
+
+	/* Initialise the allocator before the baseline. */
+	if (is_uslab)
+		kfree(kmalloc(64, GFP_KERNEL));
+	else
+		free(malloc(64));
+	before = rss_kib();
+
+	mem_rounds_run(&m, MEM_WARM_ROUNDS);
+	f0 = faults_now();
+	t0 = bench_now_ns();
+	/*
+	 * In chunks, so that a very slow allocator stops after MEM_TIME_CAP_NS
+	 * (and at least MEM_MIN_ROUNDS) instead of stalling make bench: the
+	 * figures are per pair and per round, whatever the count.
+	 */
+	for (uint64_t done = 0; done < rounds;) {
+		uint64_t k = MIN(rounds - done, MAX(rounds / 10, 1));
+
+		mem_rounds_run(&m, k);
+		done += k;
+		if (done >= MEM_MIN_ROUNDS && bench_now_ns() - t0 > MEM_TIME_CAP_NS)
+			rounds = done;
+	}
+	t1 = bench_now_ns();
+	f1 = faults_now();
+	r->value = ns_per(t1 - t0, rounds * m.per_round);
+	r->aux[MEM_FAULTS] = (double)(f1 - f0) / (double)rounds;
+
+	if (bench_syscount_start() == 0) {
+		/* The counter must see a libc call and a raw one. */
+		bench_syscount_read(c0);
+		madvise(m.ptr, 1, MADV_NORMAL);
+		syscall(SYS_madvise, m.ptr, 1, MADV_NORMAL);
+		bench_syscount_read(c1);
+		if (c1[SYSCOUNT_MADVISE] - c0[SYSCOUNT_MADVISE] != 2)
+			fail(r, "syscount-selfcheck");
+		bench_syscount_read(c0);
+		mem_rounds_run(&m, counted);
+		bench_syscount_read(c1);
+		r->aux[MEM_MADVISE] = (double)(c1[SYSCOUNT_MADVISE] - c0[SYSCOUNT_MADVISE]) /
+				      (double)counted;
+		r->aux[MEM_MMCALLS] = (double)(c1[SYSCOUNT_MM] - c0[SYSCOUNT_MM]) /
+				      (double)counted;
+	}
+
+	/* The last round, stopped at its peak. */
+	if (m.burst) {
+		sink += is_uslab ? burst_fill_uslab(m.ptr, m.size, m.n)
+				 : burst_fill_libc(m.ptr, m.size, m.n);
+		peak = rss_kib();
+		sink += is_uslab ? burst_drain_uslab(m.ptr, m.n) : burst_drain_libc(m.ptr, m.n);
+	} else {
+		mem_rounds_run(&m, 1);   /* the ring stays full: n live */
+		peak = rss_kib();
+		for (uint32_t i = 0; i < m.n; i++) {
+			if (is_uslab)
+				kfree(m.ptr[i]);
+			else
+				free(m.ptr[i]);
+			m.ptr[i] = NULL;
+		}
+	}
+	after_free = rss_kib();
+	if (before < 0 || peak < 0 || after_free < 0) {
+		fail(r, "no-/proc/self/statm");
+		return;
+	}
+	r->aux[MEM_BEFORE] = (double)before;
+	r->aux[MEM_PEAK] = (double)peak;
+	r->aux[MEM_AFTER_FREE] = (double)after_free;
+	if (w->decay) {
+		sleep_ms(2 * decay_ms);
+		r->aux[MEM_AFTER_DECAY] = (double)rss_kib();
+	}
+	if (allocator_trim(alloc))
+		r->aux[MEM_AFTER_TRIM] = (double)rss_kib();
+	if (is_uslab)
+		check_kmalloc_caches(r);
+}
+
 #ifdef USLAB_BENCH_MEMCG
 /*
  * Accounted allocation: the same SLAB_ACCOUNT cache from the root tenant
@@ -590,6 +881,7 @@ static void check_malloc_provider(const char *alloc, struct child_result *r)
 	static const struct { const char *alloc, *lib; } expect[] = {
 		{ "uslab", "libc.so" }, { "glibc", "libc.so" }, { "jemalloc", "jemalloc" },
 		{ "tcmalloc", "tcmalloc" }, { "mimalloc", "mimalloc" },
+		{ "shim", "libuslab-malloc" },
 	};
 	void *m = dlsym(RTLD_DEFAULT, "malloc");
 	Dl_info info;
@@ -627,7 +919,7 @@ static void run_callgrind_loop(void)
 	bench_callgrind_pairs(callgrind_pairs);
 }
 
-int bench_child_main(const char *alloc, const char *wl, bool quick)
+int bench_child_main(const char *alloc, const char *wl, bool quick, unsigned int decay_ms)
 {
 	const struct bench_workload *w = NULL;
 	struct child_result r = { .status = "ok" };
@@ -670,6 +962,8 @@ int bench_child_main(const char *alloc, const char *wl, bool quick)
 		run_threads((unsigned int)atoi(wl + 8), full_counts.scale_pairs / div, &r);
 	else if (strcmp(wl, "lifo-callgrind") == 0)
 		run_callgrind_loop();
+	else if (w->memory)
+		run_memory(w, alloc, quick, decay_ms, &r);
 #ifdef USLAB_BENCH_MEMCG
 	else if (strncmp(wl, "acct-", 5) == 0)
 		run_acct(strstr(wl, "tenant") != NULL, strstr(wl, "batch") != NULL,
@@ -678,8 +972,10 @@ int bench_child_main(const char *alloc, const char *wl, bool quick)
 
 	if (is_uslab && strcmp(wl, "mixed") != 0)
 		check_cache(bench_cache, &r);
-	printf("%s %s %s %.6g %.6g %.6g %.6g %s\n", BENCH_RESULT_TAG, wl, alloc, r.value,
-	       r.aux[0], r.aux[1], r.aux[2], r.status);
+	printf("%s %s %s %.6g", BENCH_RESULT_TAG, wl, alloc, r.value);
+	for (int i = 0; i < BENCH_NR_AUX; i++)
+		printf(" %.6g", r.aux[i]);
+	printf(" %s\n", r.status);
 	fflush(stdout);
 	return strcmp(r.status, "ok") == 0 ? 0 : 1;
 }

@@ -8,7 +8,7 @@
  *   WL_NAME(x)      name of the instantiated function (x_uslab, x_libc)
  *   WL_LOCALS       declarations at the top of each loop (the cache handle)
  *   WL_ALLOC64()    one 64-byte object       WL_FREE64(p)  give it back
- *   WL_ALLOC(n)     n bytes (8 .. 8192)      WL_FREE(p)    give it back
+ *   WL_ALLOC(n)     n bytes (8 .. 1 MiB)     WL_FREE(p)    give it back
  *
  * Every object is written through its pointer and the pointer escapes
  * through an empty asm (wl_touch), so the compiler can neither elide an
@@ -237,4 +237,75 @@ static void WL_NAME(rss_drain)(void **ptr, uint64_t n)
 
 	for (uint64_t i = 0; i < n; i++)
 		WL_FREE64(ptr[i]);
+}
+
+/*
+ * Burst: allocate the @n blocks of sizes @size[], writing each block's first
+ * and last byte and one byte in every page between (wl_fill); then free
+ * them all in allocation order. Return: a checksum.
+ */
+static USLAB_BENCH_NOINLINE uint64_t WL_NAME(burst_fill)(void **ptr, const uint32_t *size,
+							 uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		void *p = WL_ALLOC(size[i]);
+
+		if (unlikely(!p))
+			wl_oom("burst");
+		wl_fill(p, size[i], i);
+		ptr[i] = p;
+	}
+	return n;
+}
+
+static USLAB_BENCH_NOINLINE uint64_t WL_NAME(burst_drain)(void **ptr, uint32_t n)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		sum += *(unsigned char *)ptr[i];
+		WL_FREE(ptr[i]);
+	}
+	return sum;
+}
+
+static USLAB_BENCH_NOINLINE uint64_t WL_NAME(burst)(void **ptr, const uint32_t *size,
+						    uint32_t n, uint64_t rounds)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t r = 0; r < rounds; r++) {
+		sum += WL_NAME(burst_fill)(ptr, size, n);
+		sum += WL_NAME(burst_drain)(ptr, n);
+	}
+	return sum;
+}
+
+/*
+ * Large buffers: @steps replacements in a ring of @live blocks, the oldest
+ * freed and a new one of the sequence's next size put in its place; every
+ * page of each new block is written (wl_fill). Step i uses @size[i % @len].
+ */
+static USLAB_BENCH_NOINLINE uint64_t WL_NAME(large)(void **ring, unsigned int live,
+						    const uint32_t *size, uint32_t len,
+						    uint64_t first, uint64_t steps)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = first; i < first + steps; i++) {
+		unsigned int slot = (unsigned int)(i % live);
+		uint32_t n = size[i % len];
+		void *p;
+
+		if (ring[slot]) {
+			sum += *(unsigned char *)ring[slot];
+			WL_FREE(ring[slot]);
+		}
+		p = WL_ALLOC(n);
+		if (unlikely(!p))
+			wl_oom("large");
+		wl_fill(p, n, i);
+		ring[slot] = p;
+	}
+	return sum;
 }
