@@ -261,6 +261,8 @@ static int slab_memory_callback(struct notifier_block *nb, unsigned long action,
 		unsigned long busy = 0;
 
 		node_set_isolated(nid, true);
+		/* Objects freed but held back by the ASan quarantine are free: let them go. */
+		quarantine_flush(NULL);
 		kmalloc_large_isolate_node(nid, true);
 		list_for_each_entry(s, &slab_caches, list)
 			if (s->node[nid])

@@ -271,11 +271,9 @@ static int memcg_alloc_kmem_id_locked(void)
 
 /* ---- tree walks (tree lock) --------------------------------------------- */
 
-/* Pre-order successor of @pos within the subtree of @top, or NULL. */
-static struct mem_cgroup *memcg_next_descendant_locked(struct mem_cgroup *pos,
-							struct mem_cgroup *top)
+/* Pre-order successor of @pos within the subtree of @top, or NULL; the tree must not change. */
+static struct mem_cgroup *memcg_next_descendant(struct mem_cgroup *pos, struct mem_cgroup *top)
 {
-	lockdep_assert_held(&memcg_tree_lock);
 	if (!list_empty(&pos->children))
 		return list_first_entry(&pos->children, struct mem_cgroup, sibling);
 	while (pos != top) {
@@ -284,6 +282,13 @@ static struct mem_cgroup *memcg_next_descendant_locked(struct mem_cgroup *pos,
 		pos = pos->parent;
 	}
 	return NULL;
+}
+
+static struct mem_cgroup *memcg_next_descendant_locked(struct mem_cgroup *pos,
+						       struct mem_cgroup *top)
+{
+	lockdep_assert_held(&memcg_tree_lock);
+	return memcg_next_descendant(pos, top);
 }
 
 /* @totals[item] = sum of stat[item] over @memcg's subtree, dying included. */
@@ -611,11 +616,10 @@ void memcg_fork_tree(enum fork_phase phase)
 		pthread_cond_init(&memcg_offline_cond, NULL);
 }
 
-/* Every tenant's limit lock, in pre-order (the tree lock is held by fork). */
+/* Every tenant's limit lock, in pre-order (fork holds the tree lock, without the witness). */
 static void memcg_fork_limits(enum fork_phase phase)
 {
-	for (struct mem_cgroup *pos = &memcg_root; pos;
-	     pos = memcg_next_descendant_locked(pos, &memcg_root))
+	for (struct mem_cgroup *pos = &memcg_root; pos; pos = memcg_next_descendant(pos, &memcg_root))
 		umutex_fork(&pos->limit_lock, phase);
 }
 

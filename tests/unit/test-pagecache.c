@@ -129,6 +129,8 @@ START_TEST(test_repeated_burst_no_syscalls)
 	struct uslab_page_stats st0, st1;
 
 	ck_assert_int_eq(uslab_init(NULL), 0);
+	if (TEST_UNDER_ASAN)
+		return; /* the quarantine holds freed objects back: every round grows */
 	burst_alloc();
 	burst_free();
 	burst_alloc();
@@ -180,13 +182,16 @@ START_TEST(test_decay_returns_memory)
 	deadline = t0 + 100 * DECAY;
 	while (mono_ms() < deadline) {
 		after = rss_pages();
-		if (after - before < (peak - before) / 20 && all_stats().pooled == 0)
+		if ((TEST_UNDER_SANITIZER || after - before < (peak - before) / 20) &&
+		    all_stats().pooled == 0)
 			break;
 		sched_yield();
 	}
-	ck_assert_msg(after - before < (peak - before) / 20,
-		      "RSS %ld -> %ld -> %ld pages: not back within %d ms", before, peak, after,
-		      100 * DECAY);
+	/* Sanitizer runtimes keep shadow and their own heap resident: the page cache only. */
+	if (!TEST_UNDER_SANITIZER)
+		ck_assert_msg(after - before < (peak - before) / 20,
+			      "RSS %ld -> %ld -> %ld pages: not back within %d ms", before, peak,
+			      after, 100 * DECAY);
 	ck_assert_uint_eq(all_stats().pooled, 0);
 	ck_assert_uint_eq(resident_in(probe, 64), 0);
 	printf("decay: RSS %ld -> %ld -> %ld pages, back after %llu ms (decay %d ms)\n", before,
@@ -230,8 +235,9 @@ START_TEST(test_trim_returns_everything_now)
 	bytes = uslab_trim();
 	after = rss_pages();
 	ck_assert_uint_gt(bytes, (unsigned long)(peak - before) * PG / 2);
-	ck_assert_msg(after - before < (peak - before) / 20, "RSS %ld -> %ld -> %ld pages", before,
-		      peak, after);
+	if (!TEST_UNDER_SANITIZER)
+		ck_assert_msg(after - before < (peak - before) / 20, "RSS %ld -> %ld -> %ld pages",
+			      before, peak, after);
 	ck_assert_uint_eq(all_stats().pooled, 0);
 	/* Nothing left to give. */
 	ck_assert_uint_eq(uslab_trim(), 0);
