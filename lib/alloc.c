@@ -88,6 +88,16 @@ unsigned int node_take_objects(struct kmem_cache *s, int nid, gfp_t flags, void 
 		if (!slab)
 			return 0;
 		umutex_lock(&n->list_lock);
+		if (unlikely(n->isolated)) {
+			/*
+			 * The node started going offline while the slab was built: it
+			 * counted this node's slabs without this one, so it must not
+			 * appear now. Its pages go back.
+			 */
+			umutex_unlock(&n->list_lock);
+			slab_destroy(s, slab);
+			return 0;
+		}
 		list_add_tail(&slab->list, &n->slabs_free);
 		n->total_slabs++;
 		n->free_slabs++;
