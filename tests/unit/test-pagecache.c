@@ -239,8 +239,9 @@ START_TEST(test_trim_returns_everything_now)
 		ck_assert_msg(after - before < (peak - before) / 20, "RSS %ld -> %ld -> %ld pages",
 			      before, peak, after);
 	ck_assert_uint_eq(all_stats().pooled, 0);
-	/* Nothing left to give. */
-	ck_assert_uint_eq(uslab_trim(), 0);
+	/* Nothing left to give (ASan's quarantine may still hand objects back meanwhile). */
+	if (!TEST_UNDER_ASAN)
+		ck_assert_uint_eq(uslab_trim(), 0);
 	ck_assert_int_eq(uslab_decay_set(USLAB_DECAY_MS_MAX + 1), -EINVAL);
 	ck_assert_uint_eq(uslab_decay_get(), USLAB_DECAY_MS_MAX);
 }
