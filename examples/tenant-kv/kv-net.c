@@ -295,8 +295,13 @@ static bool kv_conn_send(struct kv_conn *c)
 	return true;
 }
 
-/* Read what is there. Return: bytes read, 0 at EOF, -1 for "nothing now", -2 on error. */
-static ssize_t kv_conn_read(struct kv_conn *c)
+/*
+ * Read what is there. *drained says the read did not fill the buffer: the
+ * socket is most likely empty, and asking again would cost a system call
+ * that only says so (epoll, level-triggered, reports anything later).
+ * Return: bytes read, 0 at EOF, -1 for "nothing now", -2 on error.
+ */
+static ssize_t kv_conn_read(struct kv_conn *c, bool *drained)
 {
 	ssize_t n;
 
@@ -313,6 +318,7 @@ static ssize_t kv_conn_read(struct kv_conn *c)
 		n = recv(c->fd, c->rbuf + c->rlen, c->rsize - c->rlen, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
+		*drained = (size_t)n < c->rsize - c->rlen;
 		c->rlen += (size_t)n;
 		kv_stat_add(&c->w->stats.bytes_read, (unsigned long)n);
 		return n;
@@ -325,21 +331,21 @@ static ssize_t kv_conn_read(struct kv_conn *c)
 /* Serve @c after epoll reported it; close it when it is finished or broken. */
 static void kv_conn_handle(struct kv_conn *c)
 {
+	bool broken = false, drained = false;
 	uint32_t want;
-	bool broken = false;
 
 	for (int reads = 0;; reads++) {
 		ssize_t n;
 
 		if (!kv_proto_process(c))
 			break;                  /* closing, or replies piling up */
-		if (c->eof)
+		if (c->eof || drained)
 			break;
 		if (reads == KV_READS_PER_EVENT) {
 			kv_stat_add(&c->w->stats.conn_yields, 1);
 			break;                  /* epoll comes back: level-triggered */
 		}
-		n = kv_conn_read(c);
+		n = kv_conn_read(c, &drained);
 		if (n == 0)
 			c->eof = true;
 		else if (n == -2)

@@ -498,30 +498,23 @@ static void kv_stats_tenants(struct kv_buf *o)
 	kv_stats_limit(o, "/kv", "memory_max", mem_cgroup_max(p));
 	for (unsigned int i = 0; i < n; i++) {
 		struct kv_tenant *t = kv_tenant_at(i);
-		struct kv_tenant_stats ts;
-		unsigned long items, buckets;
-		uint64_t bytes;
+		struct kv_tenant_snapshot ts;
 		const char *nm = t->name;
 
-		pthread_mutex_lock(&t->lock);
-		ts = t->st;
-		items = t->nr_items;
-		bytes = t->bytes;
-		buckets = 1ul << t->hashpower;
-		pthread_mutex_unlock(&t->lock);
-		kv_buf_printf(o, "STAT %s:curr_items %lu\r\n", nm, items);
-		kv_buf_printf(o, "STAT %s:bytes %" PRIu64 "\r\n", nm, bytes);
-		kv_buf_printf(o, "STAT %s:total_items %lu\r\n", nm, ts.total_items);
-		kv_buf_printf(o, "STAT %s:evictions %lu\r\n", nm, ts.evictions);
-		kv_buf_printf(o, "STAT %s:reclaimed %lu\r\n", nm, ts.reclaimed);
-		kv_buf_printf(o, "STAT %s:evicted_unfetched %lu\r\n", nm, ts.evicted_unfetched);
-		kv_buf_printf(o, "STAT %s:expired_unfetched %lu\r\n", nm, ts.expired_unfetched);
+		kv_tenant_snapshot(t, &ts);
+		kv_buf_printf(o, "STAT %s:curr_items %lu\r\n", nm, ts.nr_items);
+		kv_buf_printf(o, "STAT %s:bytes %" PRIu64 "\r\n", nm, ts.bytes);
+		kv_buf_printf(o, "STAT %s:total_items %lu\r\n", nm, ts.st.total_items);
+		kv_buf_printf(o, "STAT %s:evictions %lu\r\n", nm, ts.st.evictions);
+		kv_buf_printf(o, "STAT %s:reclaimed %lu\r\n", nm, ts.st.reclaimed);
+		kv_buf_printf(o, "STAT %s:evicted_unfetched %lu\r\n", nm, ts.st.evicted_unfetched);
+		kv_buf_printf(o, "STAT %s:expired_unfetched %lu\r\n", nm, ts.st.expired_unfetched);
 		kv_buf_printf(o, "STAT %s:get_hits %lu\r\n", nm, ts.get_hits);
 		kv_buf_printf(o, "STAT %s:get_misses %lu\r\n", nm, ts.get_misses);
 		kv_buf_printf(o, "STAT %s:cmd_set %lu\r\n", nm, ts.cmd_set);
 		kv_buf_printf(o, "STAT %s:store_no_memory %lu\r\n", nm,
 			      atomic_load_explicit(&t->store_no_memory, memory_order_relaxed));
-		kv_buf_printf(o, "STAT %s:hash_buckets %lu\r\n", nm, buckets);
+		kv_buf_printf(o, "STAT %s:hash_buckets %lu\r\n", nm, ts.buckets);
 		kv_buf_printf(o, "STAT %s:memory_current %lu\r\n", nm, mem_cgroup_usage(t->memcg));
 		kv_buf_printf(o, "STAT %s:memory_peak %lu\r\n", nm, mem_cgroup_peak(t->memcg));
 		kv_stats_limit(o, nm, "memory_max", mem_cgroup_max(t->memcg));

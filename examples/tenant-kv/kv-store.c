@@ -21,7 +21,10 @@
  *
  * Locks: see kv.h. kv_tenant_create_lock serialises tenant creation; the
  * tenant slots are published with release stores and read without a lock,
- * since a tenant lives until shutdown.
+ * since a tenant lives until shutdown. Within a tenant a key's stripe lock
+ * covers its chain and its items' fields, and lru_lock, taken inside a
+ * stripe, covers the LRU list and the counts; gets take only their stripe
+ * (and lru_lock once a minute per item, to bump it).
  */
 #include "kv.h"
 
@@ -178,7 +181,8 @@ static uint64_t kv_hash(const void *p, size_t len)
 /* ---- globals --------------------------------------------------------------------- */
 
 #define KV_TENANT_SLOTS     8192        /* open addressing, > 2 * KV_MAX_TENANTS */
-#define KV_HASHPOWER_INIT   6           /* 64 chains for a new tenant */
+#define KV_HASHPOWER_INIT   7           /* 128 chains for a new tenant */
+_Static_assert((1u << KV_HASHPOWER_INIT) >= KV_STRIPES, "a chain holds keys of one stripe");
 #define KV_HASHPOWER_MAX    26
 #define KV_EVICT_BATCH_MAX  64          /* items per kv_evict() call in a store */
 #define KV_RETRIES          16          /* optimistic append/incr attempts */
@@ -320,7 +324,10 @@ static struct kv_tenant *kv_tenant_create_locked(const char *prefix, size_t np, 
 	if (!t->table)
 		goto fail_memcg;
 	t->hashpower = KV_HASHPOWER_INIT;
-	pthread_mutex_init(&t->lock, NULL);
+	atomic_store(&t->nr_buckets, 1ul << KV_HASHPOWER_INIT);
+	for (unsigned int i = 0; i < KV_STRIPES; i++)
+		pthread_mutex_init(&t->stripes[i].lock, NULL);
+	pthread_mutex_init(&t->lru_lock, NULL);
 
 	atomic_store_explicit(&kv_tenant_list[nr], t, memory_order_release);
 	atomic_store_explicit(&kv_nr_tenants, nr + 1, memory_order_release);
@@ -393,17 +400,51 @@ static int kv_tenant_preset(const char *prefix, unsigned long long limit)
 	return mem_cgroup_set_max(t->memcg, (unsigned long)limit);
 }
 
-/* ---- items: table and LRU ---------------------------------------------------- */
+/* ---- items: table, stripes and LRU --------------------------------------- */
 
-static void kv_assert_locked(struct kv_tenant *t)
+/*
+ * A debug aid for the _locked functions: the lock must be held (by someone;
+ * a trylock cannot tell who). Costs an atomic operation, so only the
+ * functions that change the table or the LRU use it.
+ */
+static void kv_assert_held(pthread_mutex_t *lock, const char *what, struct kv_tenant *t)
 {
-	/* A debug aid that costs a trylock: only in the rarely run paths. */
-	if (pthread_mutex_trylock(&t->lock) == 0) {
-		fprintf(stderr, "tenant-kv: tenant %s: lock not held\n", t->name);
+	if (pthread_mutex_trylock(lock) == 0) {
+		fprintf(stderr, "tenant-kv: tenant %s: %s not held\n", t->name, what);
 		abort();
 	}
 }
 
+static struct kv_stripe *kv_stripe_of(struct kv_tenant *t, uint32_t hash)
+{
+	return &t->stripes[hash & (KV_STRIPES - 1)];
+}
+
+static void kv_stripe_lock(struct kv_tenant *t, uint32_t hash)
+{
+	pthread_mutex_lock(&kv_stripe_of(t, hash)->lock);
+}
+
+static void kv_stripe_unlock(struct kv_tenant *t, uint32_t hash)
+{
+	pthread_mutex_unlock(&kv_stripe_of(t, hash)->lock);
+}
+
+static void kv_lock_all(struct kv_tenant *t)
+{
+	for (unsigned int i = 0; i < KV_STRIPES; i++)
+		pthread_mutex_lock(&t->stripes[i].lock);
+	pthread_mutex_lock(&t->lru_lock);
+}
+
+static void kv_unlock_all(struct kv_tenant *t)
+{
+	pthread_mutex_unlock(&t->lru_lock);
+	for (unsigned int i = KV_STRIPES; i-- > 0;)
+		pthread_mutex_unlock(&t->stripes[i].lock);
+}
+
+/* Context: the stripe of @hash held (any one stripe to read the table). */
 static struct kv_item **kv_bucket(struct kv_tenant *t, uint32_t hash)
 {
 	return &t->table[hash & ((1u << t->hashpower) - 1)];
@@ -433,26 +474,12 @@ static void kv_lru_push_locked(struct kv_tenant *t, struct kv_item *it)
 	t->lru_head = it;
 }
 
-static void kv_link_locked(struct kv_tenant *t, struct kv_item *it, rel_time_t now)
-{
-	struct kv_item **b = kv_bucket(t, it->hash);
-
-	kv_assert_locked(t);
-	it->h_next = *b;
-	*b = it;
-	it->time = now;
-	it->iflags |= KV_ITEM_LINKED;
-	kv_lru_push_locked(t, it);
-	t->nr_items++;
-	t->bytes += kv_item_total(it);
-	t->st.total_items++;
-}
-
-static void kv_unlink_locked(struct kv_tenant *t, struct kv_item *it)
+/* Off the chain and the LRU. Context: the item's stripe and lru_lock held. */
+static void kv_unlink_both_locked(struct kv_tenant *t, struct kv_item *it)
 {
 	struct kv_item **pp = kv_bucket(t, it->hash);
 
-	kv_assert_locked(t);
+	kv_assert_held(&t->lru_lock, "lru_lock", t);
 	while (*pp != it)
 		pp = &(*pp)->h_next;
 	*pp = it->h_next;
@@ -463,12 +490,48 @@ static void kv_unlink_locked(struct kv_tenant *t, struct kv_item *it)
 	t->bytes -= kv_item_total(it);
 }
 
-/* @new takes @old's place (same key); @old is unlinked, not freed. */
+/* On the chain and at the LRU's head. Context: the item's stripe and lru_lock held. */
+static void kv_link_both_locked(struct kv_tenant *t, struct kv_item *it, rel_time_t now)
+{
+	struct kv_item **b = kv_bucket(t, it->hash);
+
+	kv_assert_held(&t->lru_lock, "lru_lock", t);
+	it->h_next = *b;
+	*b = it;
+	it->time = now;
+	it->iflags |= KV_ITEM_LINKED;
+	kv_lru_push_locked(t, it);
+	t->nr_items++;
+	t->bytes += kv_item_total(it);
+	t->st.total_items++;
+}
+
+/* Context: the item's stripe held; takes lru_lock. */
+static void kv_link_locked(struct kv_tenant *t, struct kv_item *it, rel_time_t now)
+{
+	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "stripe lock", t);
+	pthread_mutex_lock(&t->lru_lock);
+	kv_link_both_locked(t, it, now);
+	pthread_mutex_unlock(&t->lru_lock);
+}
+
+static void kv_unlink_locked(struct kv_tenant *t, struct kv_item *it)
+{
+	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "stripe lock", t);
+	pthread_mutex_lock(&t->lru_lock);
+	kv_unlink_both_locked(t, it);
+	pthread_mutex_unlock(&t->lru_lock);
+}
+
+/* @new takes @old's place (same key, same stripe); @old is unlinked, not freed. */
 static void kv_replace_locked(struct kv_tenant *t, struct kv_item *old, struct kv_item *new,
 			      rel_time_t now)
 {
-	kv_unlink_locked(t, old);
-	kv_link_locked(t, new, now);
+	kv_assert_held(&kv_stripe_of(t, old->hash)->lock, "stripe lock", t);
+	pthread_mutex_lock(&t->lru_lock);
+	kv_unlink_both_locked(t, old);
+	kv_link_both_locked(t, new, now);
+	pthread_mutex_unlock(&t->lru_lock);
 }
 
 /* memcached's item_is_flushed(). */
@@ -492,6 +555,7 @@ static bool kv_item_expired(const struct kv_item *it, rel_time_t now)
  *
  * An expired or flushed item found on the way is unlinked and freed (lazy
  * expiry, as memcached's do_item_get()).
+ * Context: the stripe of @hash held.
  */
 static struct kv_item *kv_find_locked(struct kv_tenant *t, const char *key, size_t nkey,
 				      uint32_t hash, rel_time_t now, struct kv_thread_stats *st)
@@ -512,36 +576,44 @@ static struct kv_item *kv_find_locked(struct kv_tenant *t, const char *key, size
 	} else {
 		return it;
 	}
+	pthread_mutex_lock(&t->lru_lock);
 	t->st.reclaimed++;
 	if (!(it->iflags & KV_ITEM_FETCHED))
 		t->st.expired_unfetched++;
-	kv_unlink_locked(t, it);
-	/* A free never reclaims: safe under the tenant's lock. */
+	kv_unlink_both_locked(t, it);
+	pthread_mutex_unlock(&t->lru_lock);
+	/* A free never reclaims: safe under the tenant's locks. */
 	kv_item_free(it);
 	return NULL;
 }
 
 /*
- * A hit: the item becomes the newest of its LRU. A hit on an item already
- * fetched this second leaves it where it is: the relink costs two more cache
- * lines, and a second's order among hot items does not matter.
+ * A hit: the item becomes the newest of its LRU on its first fetch, and
+ * then at most once a minute (memcached's ITEM_UPDATE_INTERVAL): each move
+ * takes lru_lock, which every stripe shares, and a minute's order among
+ * items that are being read does not matter to eviction.
+ * Context: the item's stripe held.
  */
+#define KV_BUMP_INTERVAL 60
+
 static void kv_bump_locked(struct kv_tenant *t, struct kv_item *it, rel_time_t now)
 {
-	if ((it->iflags & KV_ITEM_FETCHED) && it->time == now)
+	if ((it->iflags & KV_ITEM_FETCHED) && now - it->time < KV_BUMP_INTERVAL)
 		return;
 	it->iflags |= KV_ITEM_FETCHED;
 	it->time = now;
+	pthread_mutex_lock(&t->lru_lock);
 	if (t->lru_head != it) {
 		kv_lru_unlink_locked(t, it);
 		kv_lru_push_locked(t, it);
 	}
+	pthread_mutex_unlock(&t->lru_lock);
 }
 
 /*
  * kv_tenant_grow - double @t's table when it holds 1.5 items per chain
  *
- * The new table is allocated before the lock is taken (charged to @t, no
+ * The new table is allocated before any lock is taken (charged to @t, no
  * eviction for it: a longer chain is better than a lost item); if another
  * thread grew the table meanwhile the new one is dropped.
  */
@@ -558,9 +630,9 @@ static void kv_tenant_grow(struct kv_tenant *t, unsigned int from)
 	set_active_memcg(prev);
 	if (!table)
 		return;
-	pthread_mutex_lock(&t->lock);
+	kv_lock_all(t);
 	if (t->hashpower != from) {
-		pthread_mutex_unlock(&t->lock);
+		kv_unlock_all(t);
 		kvfree(table);
 		return;
 	}
@@ -576,16 +648,82 @@ static void kv_tenant_grow(struct kv_tenant *t, unsigned int from)
 	}
 	t->table = table;
 	t->hashpower = power;
-	pthread_mutex_unlock(&t->lock);
+	atomic_store_explicit(&t->nr_buckets, 1ul << power, memory_order_relaxed);
+	kv_unlock_all(t);
 	kvfree(old);
 }
 
-static bool kv_needs_grow_locked(struct kv_tenant *t)
+/* Context: a stripe held (for hashpower). */
+static bool kv_needs_grow(struct kv_tenant *t)
 {
-	return t->nr_items > (3ul << t->hashpower) / 2 && t->hashpower < KV_HASHPOWER_MAX;
+	unsigned long items;
+
+	pthread_mutex_lock(&t->lru_lock);
+	items = t->nr_items;
+	pthread_mutex_unlock(&t->lru_lock);
+	return items > (3ul << t->hashpower) / 2 && t->hashpower < KV_HASHPOWER_MAX;
 }
 
 /* ---- allocation and eviction ----------------------------------------------- */
+
+/*
+ * Unlink from the cold end of @t's LRU up to @nr items that @pick accepts,
+ * onto a list through h_next. Each item's stripe is taken with a trylock
+ * (lru_lock is held, and stripes come first in the lock order); an item
+ * whose stripe is busy is passed over. At most 4 * @nr + 16 items are looked
+ * at. Return: the list.
+ */
+static struct kv_item *kv_lru_take(struct kv_tenant *t, unsigned long nr, bool all_flushed,
+				   unsigned long *taken)
+{
+	struct kv_item *victims = NULL, *it, *prev;
+	rel_time_t now = kv_now();
+	unsigned long looked = 0;
+
+	*taken = 0;
+	pthread_mutex_lock(&t->lru_lock);
+	for (it = t->lru_tail; it && *taken < nr; it = prev) {
+		struct kv_stripe *s = kv_stripe_of(t, it->hash);
+		bool fetched, dead;
+
+		prev = it->prev;
+		if (!all_flushed && ++looked > 4 * nr + 16)
+			break;
+		if (pthread_mutex_trylock(&s->lock))
+			continue;
+		dead = kv_item_flushed(it, now);
+		if (all_flushed && !dead) {
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
+		dead = dead || kv_item_expired(it, now);
+		fetched = it->iflags & KV_ITEM_FETCHED;
+		if (dead) {
+			t->st.reclaimed++;
+			t->st.expired_unfetched += !fetched;
+		} else {
+			t->st.evictions++;
+			t->st.evicted_unfetched += !fetched;
+		}
+		kv_unlink_both_locked(t, it);
+		pthread_mutex_unlock(&s->lock);
+		it->h_next = victims;
+		victims = it;
+		(*taken)++;
+	}
+	pthread_mutex_unlock(&t->lru_lock);
+	return victims;
+}
+
+static void kv_free_list(struct kv_item *it)
+{
+	while (it) {
+		struct kv_item *next = it->h_next;
+
+		kv_item_free(it);
+		it = next;
+	}
+}
 
 /**
  * kv_evict - free up to @nr_to_scan items from the cold end of @t's LRU
@@ -597,37 +735,16 @@ static bool kv_needs_grow_locked(struct kv_tenant *t)
  * in, objects freed out) so that it can become one once uslab calls
  * shrinkers from a failing charge; until then kv_item_alloc() calls it.
  * Expired and flushed items at the tail count as reclaimed, live ones as
- * evictions. The items are unlinked under the lock and freed after it.
- * Context: takes @t->lock; call without it.
- * Return: the number of items freed (0: the LRU is empty).
+ * evictions. Items whose stripe is busy are passed over, so a reader is
+ * never waited for. The items are unlinked under the locks, freed after.
+ * Context: takes @t's lru_lock and stripe locks; call with none held.
+ * Return: the number of items freed (0: none could be).
  */
 unsigned long kv_evict(struct kv_tenant *t, unsigned long nr_to_scan)
 {
-	struct kv_item *victims = NULL, *it;
-	rel_time_t now = kv_now();
-	unsigned long freed = 0;
+	unsigned long freed;
 
-	pthread_mutex_lock(&t->lock);
-	while (freed < nr_to_scan && (it = t->lru_tail)) {
-		bool fetched = it->iflags & KV_ITEM_FETCHED;
-
-		if (kv_item_flushed(it, now) || kv_item_expired(it, now)) {
-			t->st.reclaimed++;
-			t->st.expired_unfetched += !fetched;
-		} else {
-			t->st.evictions++;
-			t->st.evicted_unfetched += !fetched;
-		}
-		kv_unlink_locked(t, it);
-		it->h_next = victims;
-		victims = it;
-		freed++;
-	}
-	pthread_mutex_unlock(&t->lock);
-	while ((it = victims)) {
-		victims = it->h_next;
-		kv_item_free(it);
-	}
+	kv_free_list(kv_lru_take(t, nr_to_scan, false, &freed));
 	atomic_fetch_add_explicit(&t->evict_calls, 1, memory_order_relaxed);
 	return freed;
 }
@@ -713,9 +830,9 @@ static bool kv_same_version(struct kv_item *found, struct kv_item *it, uint64_t 
 /*
  * The append/prepend merge: a new item with @old's flags and exptime and
  * both values, committed only while @old is still current.
- * Context: @t->lock held on entry and on return; dropped in between.
- * Return: KV_STORED (@it is then freed), KV_NOT_STORED, or -EAGAIN when
- * @old changed meanwhile (the caller looks again).
+ * Context: @it's stripe held on entry and on return; dropped in between.
+ * Return: KV_STORED (*freeme is then @old), KV_NOT_STORED, or -EAGAIN when
+ * @old changed meanwhile (*freeme is the unused merge; the caller looks again).
  */
 static int kv_merge_locked(struct kv_tenant *t, struct kv_item *old, struct kv_item *it,
 			   enum kv_store_cmd cmd, struct kv_item **freeme)
@@ -727,10 +844,10 @@ static int kv_merge_locked(struct kv_tenant *t, struct kv_item *old, struct kv_i
 	struct kv_item *merged, *now_old;
 	rel_time_t now;
 
-	kv_assert_locked(t);
-	pthread_mutex_unlock(&t->lock);
+	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "stripe lock", t);
+	kv_stripe_unlock(t, it->hash);
 	merged = kv_item_alloc(t, kv_item_key(it), it->nkey, flags, exptime, nbytes);
-	pthread_mutex_lock(&t->lock);
+	kv_stripe_lock(t, it->hash);
 	if (!merged)
 		return KV_NOT_STORED;   /* memcached: "OOM trying to copy" is NOT_STORED */
 	now = kv_now();
@@ -771,8 +888,8 @@ enum kv_store_result kv_store(struct kv_tenant *t, struct kv_item *it, enum kv_s
 	unsigned int power;
 	rel_time_t now;
 
-	pthread_mutex_lock(&t->lock);
-	t->st.cmd_set++;
+	kv_stripe_lock(t, it->hash);
+	kv_stripe_of(t, it->hash)->cmd_set++;
 	for (int tries = 0;; tries++) {
 		now = kv_now();
 		old = kv_find_locked(t, kv_item_key(it), it->nkey, it->hash, now, st);
@@ -830,13 +947,13 @@ enum kv_store_result kv_store(struct kv_tenant *t, struct kv_item *it, enum kv_s
 		}
 		break;
 	}
-	grow = kv_needs_grow_locked(t);
+	grow = linked && kv_needs_grow(t);
 	power = t->hashpower;
-	pthread_mutex_unlock(&t->lock);
-	if (!linked)
-		kv_item_free(it);
+	kv_stripe_unlock(t, it->hash);
 	if (freeme)
 		kv_item_free(freeme);
+	if (!linked)
+		kv_item_free(it);
 	if (grow)
 		kv_tenant_grow(t, power);
 	return ret;
@@ -848,11 +965,11 @@ void kv_unlink_key(struct kv_tenant *t, const char *key, size_t nkey)
 	uint32_t hash = (uint32_t)kv_hash(key, nkey);
 	struct kv_item *it;
 
-	pthread_mutex_lock(&t->lock);
+	kv_stripe_lock(t, hash);
 	it = kv_find_locked(t, key, nkey, hash, kv_now(), NULL);
 	if (it)
 		kv_unlink_locked(t, it);
-	pthread_mutex_unlock(&t->lock);
+	kv_stripe_unlock(t, hash);
 	if (it)
 		kv_item_free(it);
 }
@@ -862,11 +979,11 @@ bool kv_delete(struct kv_tenant *t, const char *key, size_t nkey, struct kv_thre
 	uint32_t hash = (uint32_t)kv_hash(key, nkey);
 	struct kv_item *it;
 
-	pthread_mutex_lock(&t->lock);
+	kv_stripe_lock(t, hash);
 	it = kv_find_locked(t, key, nkey, hash, kv_now(), st);
 	if (it)
 		kv_unlink_locked(t, it);
-	pthread_mutex_unlock(&t->lock);
+	kv_stripe_unlock(t, hash);
 	if (!it)
 		return false;
 	kv_item_free(it);
@@ -880,30 +997,42 @@ bool kv_touch(struct kv_tenant *t, const char *key, size_t nkey, rel_time_t expt
 	rel_time_t now = kv_now();
 	struct kv_item *it;
 
-	pthread_mutex_lock(&t->lock);
+	kv_stripe_lock(t, hash);
 	it = kv_find_locked(t, key, nkey, hash, now, st);
 	if (it) {
 		it->exptime = exptime;
 		kv_bump_locked(t, it, now);
 	}
-	pthread_mutex_unlock(&t->lock);
+	kv_stripe_unlock(t, hash);
 	return it != NULL;
 }
 
+/* Decimal digits of @v at @buf, NUL-terminated (snprintf costs more per reply). */
 static int kv_utoa(uint64_t v, char *buf)
 {
-	return sprintf(buf, "%" PRIu64, v);
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (int i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
 }
 
 int kv_get_reply(struct kv_tenant *t, const char *key, size_t nkey, bool with_cas, bool touch,
 		 rel_time_t exptime, struct kv_buf *out, struct kv_thread_stats *st)
 {
 	uint32_t hash = (uint32_t)kv_hash(key, nkey);
+	struct kv_stripe *s = kv_stripe_of(t, hash);
 	rel_time_t now = kv_now();
 	struct kv_item *it;
 	int ret = 0;
 
-	pthread_mutex_lock(&t->lock);
+	pthread_mutex_lock(&s->lock);
 	it = kv_find_locked(t, key, nkey, hash, now, st);
 	if (it) {
 		/* "VALUE " key " " flags " " bytes [" " cas] "\r\n": 6 + 250 + 11 + 11 + 21 + 2 */
@@ -934,20 +1063,21 @@ int kv_get_reply(struct kv_tenant *t, const char *key, size_t nkey, bool with_ca
 			memcpy(p, kv_item_value(it), it->nbytes);
 			p += it->nbytes;
 			out->tail += (size_t)(p - start);
-			t->st.get_hits++;
+			s->get_hits++;
 			ret = 1;
 		}
 	} else {
-		t->st.get_misses++;
+		s->get_misses++;
 	}
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
 
 /*
  * memcached's safe_strtoull() on an item's value: digits after optional
  * blanks, ending at a blank or the end. The value is copied so that the
- * parse stops at its end whatever it holds.
+ * parse stops at its end whatever it holds (memcached's runs on into the
+ * memory after a value of blanks).
  */
 static bool kv_value_number(const struct kv_item *it, uint64_t *out)
 {
@@ -992,7 +1122,7 @@ enum kv_delta_result kv_delta(struct kv_tenant *t, const char *key, size_t nkey,
 	struct kv_item *it, *new = NULL, *freeme = NULL, *new_for = NULL;
 	uint64_t new_for_cas = 0;
 
-	pthread_mutex_lock(&t->lock);
+	kv_stripe_lock(t, hash);
 	for (int tries = 0;; tries++) {
 		rel_time_t now = kv_now(), exptime;
 		uint64_t value;
@@ -1042,17 +1172,17 @@ enum kv_delta_result kv_delta(struct kv_tenant *t, const char *key, size_t nkey,
 		new_for_cas = it->cas;
 		flags = it->flags;
 		exptime = it->exptime;
-		pthread_mutex_unlock(&t->lock);
+		kv_stripe_unlock(t, hash);
 		if (new)
 			kv_item_free(new);
 		new = kv_item_alloc(t, key, nkey, flags, exptime, res + 2);
-		pthread_mutex_lock(&t->lock);
+		kv_stripe_lock(t, hash);
 		if (!new) {
 			ret = KV_DELTA_NO_MEMORY;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&t->lock);
+	kv_stripe_unlock(t, hash);
 	if (new)
 		kv_item_free(new);
 	if (freeme)
@@ -1064,34 +1194,11 @@ enum kv_delta_result kv_delta(struct kv_tenant *t, const char *key, size_t nkey,
 	return ret;
 }
 
-/* Free every flushed item of @t now (the immediate flush_all gives memory back). */
-static void kv_tenant_sweep(struct kv_tenant *t)
-{
-	struct kv_item *victims = NULL, *it, *prev;
-	rel_time_t now = kv_now();
-
-	pthread_mutex_lock(&t->lock);
-	for (it = t->lru_tail; it; it = prev) {
-		prev = it->prev;
-		if (!kv_item_flushed(it, now))
-			continue;
-		t->st.reclaimed++;
-		t->st.expired_unfetched += !(it->iflags & KV_ITEM_FETCHED);
-		kv_unlink_locked(t, it);
-		it->h_next = victims;
-		victims = it;
-	}
-	pthread_mutex_unlock(&t->lock);
-	while ((it = victims)) {
-		victims = it->h_next;
-		kv_item_free(it);
-	}
-}
-
 /*
  * kv_flush_all - memcached's flush_all: every item stored before now (or
  * before @delay, a protocol exptime) is gone. Immediate flushes also free
- * the memory at once, tenant by tenant.
+ * the memory at once, tenant by tenant (an item whose stripe is busy at
+ * that moment stays, invisible, until it is found or evicted).
  */
 void kv_flush_all(int32_t delay)
 {
@@ -1105,9 +1212,32 @@ void kv_flush_all(int32_t delay)
 	if (oldest_live <= now) {
 		unsigned int n = kv_tenant_count();
 
-		for (unsigned int i = 0; i < n; i++)
-			kv_tenant_sweep(kv_tenant_at(i));
+		for (unsigned int i = 0; i < n; i++) {
+			unsigned long taken;
+
+			kv_free_list(kv_lru_take(kv_tenant_at(i), ~0ul, true, &taken));
+		}
 	}
+}
+
+void kv_tenant_snapshot(struct kv_tenant *t, struct kv_tenant_snapshot *snap)
+{
+	memset(snap, 0, sizeof(*snap));
+	for (unsigned int i = 0; i < KV_STRIPES; i++) {
+		struct kv_stripe *s = &t->stripes[i];
+
+		pthread_mutex_lock(&s->lock);
+		snap->get_hits += s->get_hits;
+		snap->get_misses += s->get_misses;
+		snap->cmd_set += s->cmd_set;
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_lock(&t->lru_lock);
+	snap->nr_items = t->nr_items;
+	snap->bytes = t->bytes;
+	snap->st = t->st;
+	pthread_mutex_unlock(&t->lru_lock);
+	snap->buckets = atomic_load_explicit(&t->nr_buckets, memory_order_relaxed);
 }
 
 void kv_store_totals(struct kv_store_totals *tot)
@@ -1118,7 +1248,7 @@ void kv_store_totals(struct kv_store_totals *tot)
 	for (unsigned int i = 0; i < n; i++) {
 		struct kv_tenant *t = kv_tenant_at(i);
 
-		pthread_mutex_lock(&t->lock);
+		pthread_mutex_lock(&t->lru_lock);
 		tot->curr_items += t->nr_items;
 		tot->bytes += t->bytes;
 		tot->total_items += t->st.total_items;
@@ -1126,8 +1256,8 @@ void kv_store_totals(struct kv_store_totals *tot)
 		tot->reclaimed += t->st.reclaimed;
 		tot->evicted_unfetched += t->st.evicted_unfetched;
 		tot->expired_unfetched += t->st.expired_unfetched;
-		tot->hash_buckets += 1ul << t->hashpower;
-		pthread_mutex_unlock(&t->lock);
+		pthread_mutex_unlock(&t->lru_lock);
+		tot->hash_buckets += atomic_load_explicit(&t->nr_buckets, memory_order_relaxed);
 	}
 }
 
@@ -1149,23 +1279,16 @@ static int kv_audit_fail(struct kv_buf *out, struct kv_tenant *t, const char *wh
 /* memory.stat's kmalloc_large line of @t, or -1. */
 static long long kv_kmalloc_large(struct kv_tenant *t)
 {
-	char buf[8192], *p;
-	ssize_t n = mem_cgroup_read(t->memcg, "memory.stat", buf, sizeof(buf));
+	ssize_t need = mem_cgroup_read(t->memcg, "memory.stat", NULL, 0);
+	char *buf = need >= 0 ? kmalloc((size_t)need + 4096, GFP_KERNEL) : NULL;
+	long long v = -1;
+	char *p;
 
-	if (n < 0) {
-		/* Many per-cache lines: measure and read it all. */
-		ssize_t need = mem_cgroup_read(t->memcg, "memory.stat", NULL, 0);
-		char *big = need > 0 ? kmalloc((size_t)need + 4096, GFP_KERNEL) : NULL;
-		long long v = -1;
-
-		if (big && mem_cgroup_read(t->memcg, "memory.stat", big, (size_t)need + 4096) >= 0 &&
-		    (p = strstr(big, "\nkmalloc_large ")))
-			v = strtoll(p + 15, NULL, 10);
-		kfree(big);
-		return v;
-	}
-	p = strstr(buf, "\nkmalloc_large ");
-	return p ? strtoll(p + 15, NULL, 10) : -1;
+	if (buf && mem_cgroup_read(t->memcg, "memory.stat", buf, (size_t)need + 4096) >= 0 &&
+	    (p = strstr(buf, "\nkmalloc_large ")))
+		v = strtoll(p + 15, NULL, 10);
+	kfree(buf);
+	return v;
 }
 
 static int kv_audit_tenant(struct kv_tenant *t, struct kv_buf *out)
@@ -1178,7 +1301,7 @@ static int kv_audit_tenant(struct kv_tenant *t, struct kv_buf *out)
 	char what[192];
 	long long kl;
 
-	pthread_mutex_lock(&t->lock);
+	kv_lock_all(t);
 	for (unsigned int b = 0; b < (1u << t->hashpower); b++) {
 		for (struct kv_item *it = t->table[b]; it; it = it->h_next) {
 			if ((it->hash & ((1u << t->hashpower) - 1)) != b || !(it->iflags & KV_ITEM_LINKED))
@@ -1212,7 +1335,7 @@ static int kv_audit_tenant(struct kv_tenant *t, struct kv_buf *out)
 	table_cache = uslab_obj_cache(t->table);
 	if (!table_cache)
 		large += kv_large_bytes(sizeof(*t->table) << t->hashpower);
-	pthread_mutex_unlock(&t->lock);
+	kv_unlock_all(t);
 
 	/* Every object of the tenant's child caches is an item of the table, and back. */
 	for (unsigned int c = 0; c < kv_nr_classes; c++) {
@@ -1356,7 +1479,9 @@ int kv_store_shutdown(FILE *report)
 			fprintf(stderr, "tenant-kv-server: destroy %s: %s\n", path, strerror(-err));
 			ret = 1;
 		}
-		pthread_mutex_destroy(&t->lock);
+		for (unsigned int s = 0; s < KV_STRIPES; s++)
+			pthread_mutex_destroy(&t->stripes[s].lock);
+		pthread_mutex_destroy(&t->lru_lock);
 		kfree(t);
 	}
 	atomic_store(&kv_nr_tenants, 0);

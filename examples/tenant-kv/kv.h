@@ -9,13 +9,15 @@
  *
  * Locks (outermost first):
  *   kv_tenant_create_lock  tenant creation (kv-store.c); lookups take no lock
- *   kv_tenant.lock         one tenant's hash table, LRU and counters; never
- *                          two at once, and never held across an accounted
- *                          allocation (so that reclaim, today kv_evict() and
- *                          later a shrinker, may take it from inside one)
+ *   kv_stripe.lock         one stripe of a tenant's chains and their items
+ *                          (several: in index order; only one tenant's)
+ *   kv_tenant.lru_lock     that tenant's LRU list and item counters
  *   kv_worker.lock         the queue of connections handed to a worker
- * kv_tenant.lock is a leaf: uslab's own locks may be taken under it (frees,
- * uncharged buffer growth), never the other way round.
+ * No tenant lock is held across an accounted allocation, so that reclaim
+ * (today kv_evict(), later a shrinker called from inside the allocation)
+ * may take them; kv_evict() takes a stripe under lru_lock only by trylock.
+ * uslab's own locks may be taken under the tenant locks (frees, uncharged
+ * buffer growth), never the other way round.
  */
 #ifndef TENANT_KV_H
 #define TENANT_KV_H
@@ -138,37 +140,65 @@ static inline char *kv_item_value(struct kv_item *it)
 	return it->data + it->nkey;
 }
 
-/* Per-tenant counters, all under the tenant's lock. */
+/* Per-tenant counters under the tenant's lru_lock. */
 struct kv_tenant_stats {
 	unsigned long total_items;      /* items ever linked */
 	unsigned long evictions;        /* live items kv_evict() freed */
 	unsigned long reclaimed;        /* expired or flushed items freed */
 	unsigned long evicted_unfetched, expired_unfetched;
-	unsigned long get_hits, get_misses, cmd_set;
 };
+
+/*
+ * One of a tenant's lock stripes: a key's stripe is its hash modulo
+ * KV_STRIPES, whatever the table size, so concurrent requests for different
+ * keys of one tenant seldom wait for each other (memcached stripes its item
+ * locks the same way).
+ */
+#define KV_STRIPES 128
+struct kv_stripe {
+	pthread_mutex_t lock;           /* the stripe's chains and its items' fields */
+	unsigned long get_hits, get_misses, cmd_set; /* lock */
+} __attribute__((aligned(64)));
 
 /*
  * A tenant: the keys sharing one prefix, a memory cgroup /kv/NAME they are
  * charged to, and its own table and LRU. Created on the first store, freed
  * at shutdown only (after every worker has stopped).
+ *
+ * Locks: a stripe lock, then lru_lock; several stripes in index order. The
+ * table pointer and size change only with every stripe held, so one stripe
+ * is enough to read them.
+ * Invariants (all stripes and lru_lock held): nr_items == items on the
+ * chains == items on the LRU; bytes == sum of kv_item_total() of them.
  */
 struct kv_tenant {
-	pthread_mutex_t lock;           /* everything below up to memcg */
+	struct kv_stripe stripes[KV_STRIPES];
 	struct kv_item **table;         /* 1 << hashpower chains, charged to the tenant */
-	unsigned int hashpower;
-	struct kv_item *lru_head, *lru_tail;
-	unsigned long nr_items;         /* == items on the chains == items on the LRU */
-	uint64_t bytes;                 /* == sum of kv_item_total() of those items */
-	struct kv_tenant_stats st;
-	atomic_ulong store_no_memory;   /* stores refused at the limit (no lock) */
-	atomic_ulong evict_calls;       /* kv_evict() calls (no lock) */
+	unsigned int hashpower;         /* >= log2(KV_STRIPES) */
+	atomic_ulong nr_buckets;        /* 1 << hashpower, for readers holding no stripe */
 
+	pthread_mutex_t lru_lock;       /* the LRU links, nr_items, bytes, st */
+	struct kv_item *lru_head, *lru_tail;
+	unsigned long nr_items;
+	uint64_t bytes;
+	struct kv_tenant_stats st;
+
+	atomic_ulong store_no_memory;   /* stores refused at the limit */
+	atomic_ulong evict_calls;       /* kv_evict() calls */
 	struct mem_cgroup *memcg;       /* /kv/NAME; alive until shutdown */
 	uint64_t prefix_hash;
 	unsigned int nprefix;
 	char prefix[KV_KEY_MAX];        /* raw key prefix; "" for the default tenant */
 	char name[KV_TENANT_NAME_MAX + 1]; /* cgroup name: the prefix, escaped */
 };
+
+/* A consistent copy of a tenant's counters, for "stats tenants". */
+struct kv_tenant_snapshot {
+	unsigned long nr_items, buckets, get_hits, get_misses, cmd_set;
+	uint64_t bytes;
+	struct kv_tenant_stats st;
+};
+void kv_tenant_snapshot(struct kv_tenant *t, struct kv_tenant_snapshot *snap);
 
 enum kv_store_cmd { KV_CMD_SET, KV_CMD_ADD, KV_CMD_REPLACE, KV_CMD_APPEND, KV_CMD_PREPEND,
 		    KV_CMD_CAS };
