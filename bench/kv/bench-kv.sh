@@ -142,9 +142,11 @@ while not data.endswith(b"END\r\n"):
     data += s.recv(65536)
 st = dict(l.split(" ", 2)[1:] for l in data.decode().split("\r\n") if l.startswith("STAT "))
 for t in ("quiet", "noisy"):
+    limit = st.get(t + ":memory_max", "max")
     print("           %-6s items %8s  evictions %8s  memory.current %6.1f MB of %s" % (
         t, st.get(t + ":curr_items"), st.get(t + ":evictions"),
-        int(st.get(t + ":memory_current", 0)) / 1048576.0, st.get(t + ":memory_max")))
+        int(st.get(t + ":memory_current", 0)) / 1048576.0,
+        limit if not limit.isdigit() else "%.1f MB" % (int(limit) / 1048576.0)))
 EOF
 	fi
 	stop
