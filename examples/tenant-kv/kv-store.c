@@ -181,7 +181,7 @@ static uint64_t kv_hash(const void *p, size_t len)
 /* ---- globals --------------------------------------------------------------------- */
 
 #define KV_TENANT_SLOTS     8192        /* open addressing, > 2 * KV_MAX_TENANTS */
-#define KV_HASHPOWER_INIT   7           /* 128 chains for a new tenant */
+#define KV_HASHPOWER_INIT   6           /* 64 chains for a new tenant */
 _Static_assert((1u << KV_HASHPOWER_INIT) >= KV_STRIPES, "a chain holds keys of one stripe");
 #define KV_HASHPOWER_MAX    26
 #define KV_EVICT_BATCH_MAX  64          /* items per kv_evict() call in a store */
