@@ -39,6 +39,7 @@
 #define KV_RBUF_SIZE        16384           /* memcached's READ_BUFFER_SIZE */
 #define KV_OUT_KEEP         (64u << 10)     /* larger idle output buffers are freed */
 #define KV_READS_PER_EVENT  4               /* fairness between connections */
+#define KV_ROUNDS_PER_EVENT 4               /* KV_OUT_HIGH worth of replies, as often */
 #define KV_MAX_WORKERS      64
 
 struct kv_worker {
@@ -328,22 +329,42 @@ static ssize_t kv_conn_read(struct kv_conn *c, bool *drained)
 	return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
 }
 
-/* Serve @c after epoll reported it; close it when it is finished or broken. */
+/*
+ * Serve @c after epoll reported it; close it when it is finished or broken.
+ *
+ * Commands run until the input runs out or the replies pile up beyond
+ * KV_OUT_HIGH; then the replies are sent, and if they all went the commands
+ * go on. Input left over when the connection yields to the others makes it
+ * wait for EPOLLOUT, which a socket with room reports at once.
+ */
 static void kv_conn_handle(struct kv_conn *c)
 {
-	bool broken = false, drained = false;
+	bool broken = false, drained = false, more = false;
+	int reads = 0, rounds = 0;
 	uint32_t want;
 
-	for (int reads = 0;; reads++) {
+	for (;;) {
 		ssize_t n;
 
-		if (!kv_proto_process(c))
-			break;                  /* closing, or replies piling up */
+		if (!kv_proto_process(c)) {
+			if (c->state == KV_CONN_CLOSING)
+				break;
+			/* Replies piling up: send them, and go on if they all went. */
+			if (!kv_conn_send(c)) {
+				broken = true;
+				break;
+			}
+			if (kv_buf_len(&c->out) || ++rounds == KV_ROUNDS_PER_EVENT) {
+				more = true;
+				break;
+			}
+			continue;
+		}
 		if (c->eof || drained)
 			break;
-		if (reads == KV_READS_PER_EVENT) {
+		if (reads++ == KV_READS_PER_EVENT) {
 			kv_stat_add(&c->w->stats.conn_yields, 1);
-			break;                  /* epoll comes back: level-triggered */
+			break;                  /* level-triggered: epoll comes back */
 		}
 		n = kv_conn_read(c, &drained);
 		if (n == 0)
@@ -357,12 +378,12 @@ static void kv_conn_handle(struct kv_conn *c)
 		kv_conn_close(c);
 		return;
 	}
-	if ((c->state == KV_CONN_CLOSING || c->eof) && !kv_buf_len(&c->out)) {
+	if ((c->state == KV_CONN_CLOSING || (c->eof && !more)) && !kv_buf_len(&c->out)) {
 		kv_conn_close(c);
 		return;
 	}
-	want = kv_buf_len(&c->out) ? EPOLLOUT : 0;
-	if (c->state != KV_CONN_CLOSING && !c->eof && kv_buf_len(&c->out) <= KV_OUT_HIGH)
+	want = kv_buf_len(&c->out) || more ? EPOLLOUT : 0;
+	if (c->state != KV_CONN_CLOSING && !c->eof && !more)
 		want |= EPOLLIN;
 	if (want != c->events) {
 		struct epoll_event ev = { .events = want, .data.ptr = c };

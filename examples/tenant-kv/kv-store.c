@@ -26,6 +26,7 @@
  * stripe, covers the LRU list and the counts; gets take only their stripe
  * (and lru_lock once a minute per item, to bump it).
  */
+#include "config.h"      /* USLAB_DEBUG_LEVEL */
 #include "kv.h"
 
 #include <errno.h>
@@ -218,6 +219,24 @@ struct kv_tenant *kv_tenant_at(unsigned int i)
 	return atomic_load_explicit(&kv_tenant_list[i], memory_order_acquire);
 }
 
+/* ---- lock checks ---------------------------------------------------------- */
+
+/*
+ * Every _locked function starts by checking that its lock is held (by
+ * someone: a trylock cannot tell who) when uslab is configured with
+ * --enable-debug, like the kernel's lockdep_assert_held(); otherwise the
+ * check costs nothing.
+ */
+static const bool kv_check_locks = USLAB_DEBUG_LEVEL > 0;
+
+static void kv_assert_held(pthread_mutex_t *lock, const char *what)
+{
+	if (kv_check_locks && pthread_mutex_trylock(lock) == 0) {
+		fprintf(stderr, "tenant-kv: %s not held\n", what);
+		abort();
+	}
+}
+
 /* ---- tenants ------------------------------------------------------------------- */
 
 /*
@@ -293,10 +312,7 @@ static struct kv_tenant *kv_tenant_create_locked(const char *prefix, size_t np, 
 	struct kv_tenant *t;
 	int err;
 
-	if (pthread_mutex_trylock(&kv_tenant_create_lock) == 0) {
-		fprintf(stderr, "tenant-kv: %s called without kv_tenant_create_lock\n", __func__);
-		abort();
-	}
+	kv_assert_held(&kv_tenant_create_lock, "kv_tenant_create_lock");
 	if (nr >= kv_settings.max_tenants || nr >= KV_MAX_TENANTS) {
 		errno = ENOSPC;
 		return NULL;
@@ -402,19 +418,6 @@ static int kv_tenant_preset(const char *prefix, unsigned long long limit)
 
 /* ---- items: table, stripes and LRU --------------------------------------- */
 
-/*
- * A debug aid for the _locked functions: the lock must be held (by someone;
- * a trylock cannot tell who). Costs an atomic operation, so only the
- * functions that change the table or the LRU use it.
- */
-static void kv_assert_held(pthread_mutex_t *lock, const char *what, struct kv_tenant *t)
-{
-	if (pthread_mutex_trylock(lock) == 0) {
-		fprintf(stderr, "tenant-kv: tenant %s: %s not held\n", t->name, what);
-		abort();
-	}
-}
-
 static struct kv_stripe *kv_stripe_of(struct kv_tenant *t, uint32_t hash)
 {
 	return &t->stripes[hash & (KV_STRIPES - 1)];
@@ -452,6 +455,7 @@ static struct kv_item **kv_bucket(struct kv_tenant *t, uint32_t hash)
 
 static void kv_lru_unlink_locked(struct kv_tenant *t, struct kv_item *it)
 {
+	kv_assert_held(&t->lru_lock, "a tenant's lru_lock");
 	if (it->prev)
 		it->prev->next = it->next;
 	else
@@ -465,6 +469,7 @@ static void kv_lru_unlink_locked(struct kv_tenant *t, struct kv_item *it)
 
 static void kv_lru_push_locked(struct kv_tenant *t, struct kv_item *it)
 {
+	kv_assert_held(&t->lru_lock, "a tenant's lru_lock");
 	it->prev = NULL;
 	it->next = t->lru_head;
 	if (t->lru_head)
@@ -479,7 +484,7 @@ static void kv_unlink_both_locked(struct kv_tenant *t, struct kv_item *it)
 {
 	struct kv_item **pp = kv_bucket(t, it->hash);
 
-	kv_assert_held(&t->lru_lock, "lru_lock", t);
+	kv_assert_held(&t->lru_lock, "a tenant's lru_lock");
 	while (*pp != it)
 		pp = &(*pp)->h_next;
 	*pp = it->h_next;
@@ -495,7 +500,7 @@ static void kv_link_both_locked(struct kv_tenant *t, struct kv_item *it, rel_tim
 {
 	struct kv_item **b = kv_bucket(t, it->hash);
 
-	kv_assert_held(&t->lru_lock, "lru_lock", t);
+	kv_assert_held(&t->lru_lock, "a tenant's lru_lock");
 	it->h_next = *b;
 	*b = it;
 	it->time = now;
@@ -509,7 +514,7 @@ static void kv_link_both_locked(struct kv_tenant *t, struct kv_item *it, rel_tim
 /* Context: the item's stripe held; takes lru_lock. */
 static void kv_link_locked(struct kv_tenant *t, struct kv_item *it, rel_time_t now)
 {
-	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "stripe lock", t);
+	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "a tenant's stripe lock");
 	pthread_mutex_lock(&t->lru_lock);
 	kv_link_both_locked(t, it, now);
 	pthread_mutex_unlock(&t->lru_lock);
@@ -517,7 +522,7 @@ static void kv_link_locked(struct kv_tenant *t, struct kv_item *it, rel_time_t n
 
 static void kv_unlink_locked(struct kv_tenant *t, struct kv_item *it)
 {
-	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "stripe lock", t);
+	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "a tenant's stripe lock");
 	pthread_mutex_lock(&t->lru_lock);
 	kv_unlink_both_locked(t, it);
 	pthread_mutex_unlock(&t->lru_lock);
@@ -527,7 +532,7 @@ static void kv_unlink_locked(struct kv_tenant *t, struct kv_item *it)
 static void kv_replace_locked(struct kv_tenant *t, struct kv_item *old, struct kv_item *new,
 			      rel_time_t now)
 {
-	kv_assert_held(&kv_stripe_of(t, old->hash)->lock, "stripe lock", t);
+	kv_assert_held(&kv_stripe_of(t, old->hash)->lock, "a tenant's stripe lock");
 	pthread_mutex_lock(&t->lru_lock);
 	kv_unlink_both_locked(t, old);
 	kv_link_both_locked(t, new, now);
@@ -562,6 +567,7 @@ static struct kv_item *kv_find_locked(struct kv_tenant *t, const char *key, size
 {
 	struct kv_item *it;
 
+	kv_assert_held(&kv_stripe_of(t, hash)->lock, "a tenant's stripe lock");
 	for (it = *kv_bucket(t, hash); it; it = it->h_next)
 		if (it->hash == hash && it->nkey == nkey && !memcmp(it->data, key, nkey))
 			break;
@@ -598,6 +604,7 @@ static struct kv_item *kv_find_locked(struct kv_tenant *t, const char *key, size
 
 static void kv_bump_locked(struct kv_tenant *t, struct kv_item *it, rel_time_t now)
 {
+	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "a tenant's stripe lock");
 	if ((it->iflags & KV_ITEM_FETCHED) && now - it->time < KV_BUMP_INTERVAL)
 		return;
 	it->iflags |= KV_ITEM_FETCHED;
@@ -844,7 +851,7 @@ static int kv_merge_locked(struct kv_tenant *t, struct kv_item *old, struct kv_i
 	struct kv_item *merged, *now_old;
 	rel_time_t now;
 
-	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "stripe lock", t);
+	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "a tenant's stripe lock");
 	kv_stripe_unlock(t, it->hash);
 	merged = kv_item_alloc(t, kv_item_key(it), it->nkey, flags, exptime, nbytes);
 	kv_stripe_lock(t, it->hash);
@@ -1455,13 +1462,15 @@ int kv_store_shutdown(FILE *report)
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct kv_tenant *t = kv_tenant_at(i);
-		struct kv_item *it;
+		struct kv_item *it, *next;
 
-		while ((it = t->lru_head)) {
-			kv_lru_unlink_locked(t, it);
+		/* No worker is left: the lists are ours without their locks. */
+		for (it = t->lru_head; it; it = next) {
+			next = it->next;
 			kv_item_free(it);
 			freed++;
 		}
+		t->lru_head = t->lru_tail = NULL;
 		kvfree(t->table);
 		t->table = NULL;
 		t->nr_items = 0;

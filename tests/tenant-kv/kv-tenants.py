@@ -127,6 +127,16 @@ def run_evict(port):
           "no tenant but noisy evicted anything")
     limits_hold(ts, "after the noise")
 
+    print("=== pipelined gets whose replies exceed the server's 4 MiB output backlog")
+    big = b"B" * (900 * KIB)
+    check(a.store("set", "quiet:big", big) == "STORED", "a 900K value")
+    a.send(b"get quiet:big\r\n" * 12 + b"get quiet:k0\r\n")
+    got = [a.get_multi_reply() for _ in range(13)]
+    check(all(g.get("quiet:big", (0, b""))[1] == big for g in got[:12]) and
+          got[12].get("quiet:k0", (0, b""))[1] == quiet["quiet:k0"],
+          "12 gets of 900K (10.8 MB of replies) and the request after them all answered")
+    a.cmd("delete quiet:big")
+
     print("=== LRU order within a tenant")
     for i in range(30):
         a.store("set", "lru:a%d" % i, value("lru:a%d" % i, 2000))

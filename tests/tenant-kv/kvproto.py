@@ -104,6 +104,10 @@ class Conn:
     def get_multi(self, cmd, keys):
         """{key: (flags, value, cas or None)} for a get-family command."""
         self.send("%s %s\r\n" % (cmd, " ".join(keys)))
+        return self.get_multi_reply()
+
+    def get_multi_reply(self):
+        """Read one get-family reply: {key: (flags, value, cas or None)}."""
         out = {}
         while True:
             line = self.read_line()[:-2].decode("latin-1")
