@@ -512,6 +512,7 @@ static void kv_stats_tenants(struct kv_buf *o)
 		kv_buf_printf(o, "STAT %s:get_hits %lu\r\n", nm, ts.get_hits);
 		kv_buf_printf(o, "STAT %s:get_misses %lu\r\n", nm, ts.get_misses);
 		kv_buf_printf(o, "STAT %s:cmd_set %lu\r\n", nm, ts.cmd_set);
+		kv_buf_printf(o, "STAT %s:lru_bumps_dropped %lu\r\n", nm, ts.bumps_dropped);
 		kv_buf_printf(o, "STAT %s:store_no_memory %lu\r\n", nm,
 			      atomic_load_explicit(&t->store_no_memory, memory_order_relaxed));
 		kv_buf_printf(o, "STAT %s:hash_buckets %lu\r\n", nm, ts.buckets);

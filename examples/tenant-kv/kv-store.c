@@ -594,10 +594,12 @@ static struct kv_item *kv_find_locked(struct kv_tenant *t, const char *key, size
 }
 
 /*
- * A hit: the item becomes the newest of its LRU on its first fetch, and
- * then at most once a minute (memcached's ITEM_UPDATE_INTERVAL): each move
- * takes lru_lock, which every stripe shares, and a minute's order among
- * items that are being read does not matter to eviction.
+ * A hit: the item becomes the newest of its LRU on its first read, and then
+ * at most once a minute (memcached's ITEM_UPDATE_INTERVAL): each move takes
+ * lru_lock, which every stripe shares, and a minute's order among items
+ * being read does not matter to eviction. A read never waits for lru_lock:
+ * when it is busy the move is skipped (counted in bumps_dropped, as
+ * memcached drops bumps) and a later read makes it.
  * Context: the item's stripe held.
  */
 #define KV_BUMP_INTERVAL 60
@@ -605,11 +607,15 @@ static struct kv_item *kv_find_locked(struct kv_tenant *t, const char *key, size
 static void kv_bump_locked(struct kv_tenant *t, struct kv_item *it, rel_time_t now)
 {
 	kv_assert_held(&kv_stripe_of(t, it->hash)->lock, "a tenant's stripe lock");
-	if ((it->iflags & KV_ITEM_FETCHED) && now - it->time < KV_BUMP_INTERVAL)
-		return;
 	it->iflags |= KV_ITEM_FETCHED;
+	if ((it->iflags & KV_ITEM_ACTIVE) && now - it->time < KV_BUMP_INTERVAL)
+		return;
+	if (pthread_mutex_trylock(&t->lru_lock)) {
+		kv_stripe_of(t, it->hash)->bumps_dropped++;
+		return;
+	}
+	it->iflags |= KV_ITEM_ACTIVE;
 	it->time = now;
-	pthread_mutex_lock(&t->lru_lock);
 	if (t->lru_head != it) {
 		kv_lru_unlink_locked(t, it);
 		kv_lru_push_locked(t, it);
@@ -1237,6 +1243,7 @@ void kv_tenant_snapshot(struct kv_tenant *t, struct kv_tenant_snapshot *snap)
 		snap->get_hits += s->get_hits;
 		snap->get_misses += s->get_misses;
 		snap->cmd_set += s->cmd_set;
+		snap->bumps_dropped += s->bumps_dropped;
 		pthread_mutex_unlock(&s->lock);
 	}
 	pthread_mutex_lock(&t->lru_lock);
@@ -1265,6 +1272,11 @@ void kv_store_totals(struct kv_store_totals *tot)
 		tot->expired_unfetched += t->st.expired_unfetched;
 		pthread_mutex_unlock(&t->lru_lock);
 		tot->hash_buckets += atomic_load_explicit(&t->nr_buckets, memory_order_relaxed);
+		for (unsigned int s = 0; s < KV_STRIPES; s++) {
+			pthread_mutex_lock(&t->stripes[s].lock);
+			tot->bumps_dropped += t->stripes[s].bumps_dropped;
+			pthread_mutex_unlock(&t->stripes[s].lock);
+		}
 	}
 }
 

@@ -107,6 +107,7 @@ static inline unsigned long kv_stat_read(const atomic_ulong *counter)
 
 #define KV_ITEM_LINKED  0x1     /* in its tenant's table and LRU */
 #define KV_ITEM_FETCHED 0x2     /* read at least once */
+#define KV_ITEM_ACTIVE  0x4     /* moved to the LRU's head by a read since stored */
 #define KV_CLS_LARGE    0xff    /* item is a kmalloc() block, not a class object */
 
 /*
@@ -158,6 +159,7 @@ struct kv_tenant_stats {
 struct kv_stripe {
 	pthread_mutex_t lock;           /* the stripe's chains and its items' fields */
 	unsigned long get_hits, get_misses, cmd_set; /* lock */
+	unsigned long bumps_dropped;    /* lock: LRU moves skipped, lru_lock busy */
 } __attribute__((aligned(64)));
 
 /*
@@ -194,7 +196,7 @@ struct kv_tenant {
 
 /* A consistent copy of a tenant's counters, for "stats tenants". */
 struct kv_tenant_snapshot {
-	unsigned long nr_items, buckets, get_hits, get_misses, cmd_set;
+	unsigned long nr_items, buckets, get_hits, get_misses, cmd_set, bumps_dropped;
 	uint64_t bytes;
 	struct kv_tenant_stats st;
 };
@@ -240,7 +242,7 @@ int kv_get_reply(struct kv_tenant *t, const char *key, size_t nkey, bool with_ca
 /* Server-wide sums, for "stats". */
 struct kv_store_totals {
 	unsigned long curr_items, total_items, evictions, reclaimed;
-	unsigned long evicted_unfetched, expired_unfetched, hash_buckets;
+	unsigned long evicted_unfetched, expired_unfetched, hash_buckets, bumps_dropped;
 	uint64_t bytes;
 };
 void kv_store_totals(struct kv_store_totals *tot);
