@@ -9,7 +9,9 @@
 # 1. Throughput: both servers with THREADS workers and room for everything;
 #    KEYS keys of 100-1000 random bytes stored first, then CONNS connections
 #    (one request in flight each) doing gets and sets 9:1 for BENCH_SECONDS.
-#    Reported: requests/s, hit rate, p50/p99/p99.9 latency, the server's RSS.
+#    Reported: requests/s, hit rate, p50/p99/p99.9 latency, the server's CPU
+#    time per request (user + system, from /proc: the figure least moved by
+#    other load on the machine) and its RSS.
 # 2. Noisy neighbour: a quiet tenant's reader (QUIET_KEYS keys, 10
 #    connections paced to QUIET_RATE gets/s) alone for NOISY_SECONDS, then
 #    again while a noisy tenant writes new keys as fast as 20 connections
@@ -17,7 +19,7 @@
 #    noisy 16M (the same 64M in all). Reported: the reader's hit rate and
 #    latency in both phases, and the writer's rate.
 #
-# Environment: BENCH_SECONDS (30), NOISY_SECONDS (15), THREADS (4), CONNS (50),
+# Environment: PARTS ("throughput noisy"), BENCH_SECONDS (30), NOISY_SECONDS (15), THREADS (4), CONNS (50),
 # KEYS (100000), QUIET_KEYS (40000), QUIET_RATE (5000), CLIENT_THREADS (2).
 # The machine's other load shows in the figures: run it on a quiet machine.
 set -u
@@ -32,6 +34,7 @@ keys=${KEYS:-100000}
 quiet_keys=${QUIET_KEYS:-40000}
 quiet_rate=${QUIET_RATE:-5000}
 cthreads=${CLIENT_THREADS:-2}
+parts=${PARTS:-throughput noisy}
 
 for p in "$server" "$load"; do
 	[ -x "$p" ] || { echo "bench-kv: $p not built (make first)"; exit 1; }
@@ -98,17 +101,27 @@ field() {  # field NAME LINE
 	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$spid/stat"
+}
+
 throughput() {
 	name=$1
 	shift
 	start "$name" "$@"
+	"$load" -p "$port" -P load -c "$conns" -t "$cthreads" -k "$keys" -v 100-1000 -o 1 -L -q \
+		>/dev/null 2>&1 || { echo "bench-kv: preload failed"; exit 1; }
+	c0=$(cpu_ticks)
 	"$load" -p "$port" -P load -c "$conns" -t "$cthreads" -k "$keys" -v 100-1000 -r 90 \
-		-d "$secs" -L >"$tmp/load.out" 2>&1 || { cat "$tmp/load.out"; exit 1; }
+		-d "$secs" >"$tmp/load.out" 2>&1 || { cat "$tmp/load.out"; exit 1; }
+	c1=$(cpu_ticks)
 	line=$(grep '^total:' "$tmp/load.out")
-	printf "%-10s %10.0f %8s %9s %9s %9s %9s\n" "$name" "$(field rate "$line")" \
+	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" -v n="$(field ops "$line")" \
+		'BEGIN { printf "%.1f", (b - a) * 1e6 / hz / n }')
+	printf "%-10s %10.0f %8s %9s %9s %9s %9s %8s\n" "$name" "$(field rate "$line")" \
 		"$(field hit_rate "$line")" "$(field p50_us "$line")" "$(field p99_us "$line")" \
-		"$(field p999_us "$line")" "$(rss_mb)"
-	echo "$name $(field rate "$line") $(field p99_us "$line")" >>"$tmp/results"
+		"$(field p999_us "$line")" "$cpu" "$(rss_mb)"
+	echo "$name $(field rate "$line") $(field p99_us "$line") $cpu" >>"$tmp/results"
 	stop
 }
 
@@ -152,20 +165,25 @@ EOF
 	stop
 }
 
+case " $parts " in *" throughput "*) ;; *) secs=0 ;; esac
+if [ "$secs" -gt 0 ]; then
 echo "== bench-kv: $(nproc) CPUs; $threads server threads; load: $conns connections on" \
 	"$cthreads client threads, get:set 9:1, $keys keys of 100-1000 B, ${secs} s"
 $have_mc && echo "   reference: $(memcached -V)"
-printf "%-10s %10s %8s %9s %9s %9s %9s\n" server "requests/s" "hits" "p50_us" "p99_us" \
-	"p99.9_us" "RSS_MB"
+printf "%-10s %10s %8s %9s %9s %9s %9s %8s\n" server "requests/s" "hits" "p50_us" "p99_us" \
+	"p99.9_us" "cpu_us/req" "RSS_MB"
 : >"$tmp/results"
 $have_mc && throughput memcached -t "$threads" -m 2048
 throughput tenant-kv -t "$threads" -m 2048
 if $have_mc; then
-	awk '$1 == "memcached" { mr = $2; mp = $3 } $1 == "tenant-kv" { kr = $2; kp = $3 }
-	     END { printf "tenant-kv/memcached: throughput %.2fx, p99 %.2fx\n", kr / mr, kp / mp }' \
+	awk '$1 == "memcached" { mr = $2; mp = $3; mc = $4 } $1 == "tenant-kv" { kr = $2; kp = $3; kc = $4 }
+	     END { printf "tenant-kv/memcached: throughput %.2fx, p99 %.2fx, server CPU per request %.2fx\n",
+		   kr / mr, kp / mp, kc / mc }' \
 		"$tmp/results"
 fi
+fi
 
+case " $parts " in *" noisy "*) ;; *) exit 0 ;; esac
 echo
 echo "== noisy neighbour: quiet reader ($quiet_keys keys, $quiet_rate gets/s) alone, then with" \
 	"a noisy writer of new keys; ${noisy_secs} s each"

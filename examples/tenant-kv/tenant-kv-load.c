@@ -20,7 +20,8 @@
  * RATE requests per second.
  *
  * Prints one "total:" line (requests, rate, hits, misses, hit rate, set
- * errors, latency percentiles in microseconds) and one line per tenant.
+ * errors, latency percentiles in microseconds, overall and p99 of gets and
+ * of sets) and one line per tenant.
  * Exit status 0 when every reply was one the protocol allows and every value
  * was the right one, 1 otherwise, 2 for bad arguments.
  */
@@ -67,6 +68,7 @@ struct load_conn {
 	char *in;               /* reply bytes: in[0..len) */
 	size_t len, size;
 	uint64_t preload_next;  /* -L: next key index this connection stores */
+	unsigned long ops;      /* measured requests completed */
 	bool done;
 };
 
@@ -77,6 +79,7 @@ struct load_thread {
 	unsigned int seed;
 	struct load_counts counts[LOAD_MAX_TENANTS];
 	unsigned long hist[LOAD_HIST];
+	unsigned long hist_op[2][LOAD_HIST];   /* gets, sets */
 	uint64_t next_send_ns;          /* -R pacing */
 	char *out;                      /* request scratch */
 	bool failed;
@@ -415,8 +418,12 @@ static void load_phase(struct load_thread *t, int ep, bool preload)
 				t->failed = true;
 			}
 			if (!preload) {
+				unsigned int b = load_bucket(now - c->sent_ns);
+
 				t->counts[c->tenant].ops++;
-				t->hist[load_bucket(now - c->sent_ns)]++;
+				c->ops++;
+				t->hist[b]++;
+				t->hist_op[c->op == OP_SET][b]++;
 			}
 			c->op = OP_NONE;
 			active--;
@@ -519,7 +526,7 @@ int main(int argc, char **argv)
 {
 	static struct load_thread threads[LOAD_MAX_THREADS];
 	struct load_counts all = { 0 }, per[LOAD_MAX_TENANTS];
-	unsigned long hist[LOAD_HIST] = { 0 };
+	unsigned long hist[LOAD_HIST] = { 0 }, hist_op[2][LOAD_HIST] = { { 0 } };
 	bool failed = false;
 	uint64_t start, end;
 	double secs, maxlat = 0;
@@ -619,6 +626,8 @@ int main(int argc, char **argv)
 		failed |= t->failed;
 		for (unsigned int b = 0; b < LOAD_HIST; b++) {
 			hist[b] += t->hist[b];
+			hist_op[0][b] += t->hist_op[0][b];
+			hist_op[1][b] += t->hist_op[1][b];
 			if (t->hist[b] && (double)load_bucket_value(b) / 1000.0 > maxlat)
 				maxlat = (double)load_bucket_value(b) / 1000.0;
 		}
@@ -642,12 +651,26 @@ int main(int argc, char **argv)
 	}
 	printf("total: ops=%lu seconds=%.2f rate=%.0f gets=%lu hits=%lu misses=%lu "
 	       "hit_rate=%.2f%% sets=%lu set_errors=%lu bad_values=%lu "
-	       "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f\n",
+	       "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
+	       "get_p99_us=%.1f set_p99_us=%.1f\n",
 	       all.ops, secs, (double)all.ops / secs, all.gets, all.hits, all.misses,
 	       all.gets ? 100.0 * (double)all.hits / (double)all.gets : 0.0, all.sets,
 	       all.set_errors, all.bad, load_percentile(hist, all.ops, 0.50),
 	       load_percentile(hist, all.ops, 0.90), load_percentile(hist, all.ops, 0.99),
-	       load_percentile(hist, all.ops, 0.999), maxlat);
+	       load_percentile(hist, all.ops, 0.999), maxlat,
+	       load_percentile(hist_op[0], all.ops - all.sets, 0.99),
+	       load_percentile(hist_op[1], all.sets, 0.99));
+	{
+		/* Fairness: how unevenly the server served the connections. */
+		unsigned long lo = ~0ul, hi = 0;
+
+		for (unsigned int i = 0; i < load_conns; i++) {
+			lo = load_conn_table[i].ops < lo ? load_conn_table[i].ops : lo;
+			hi = load_conn_table[i].ops > hi ? load_conn_table[i].ops : hi;
+		}
+		if (!load_quiet)
+			printf("connections: requests per connection min=%lu max=%lu\n", lo, hi);
+	}
 	for (unsigned int i = 0; i < load_conns; i++)
 		close(load_conn_table[i].fd);
 	if (all.bad) {
