@@ -185,6 +185,7 @@ static uint64_t kv_hash(const void *p, size_t len)
 #define KV_HASHPOWER_INIT   6           /* 64 chains for a new tenant */
 _Static_assert((1u << KV_HASHPOWER_INIT) >= KV_STRIPES, "a chain holds keys of one stripe");
 #define KV_HASHPOWER_MAX    26
+#define KV_EVICT_BATCH_MIN  16          /* items evicted when a store first fails */
 #define KV_EVICT_BATCH_MAX  64          /* items per kv_evict() call in a store */
 #define KV_RETRIES          16          /* optimistic append/incr attempts */
 
@@ -778,9 +779,13 @@ static bool kv_fits_limit(struct kv_tenant *t, size_t bytes)
  * @exptime: rel_time_t expiry, 0 for none
  * @nbytes: value bytes including the final "\r\n"
  *
- * With @t at its memory.max, evicts @t's own LRU items (1, 2, 4, ... at a
- * time) until the allocation succeeds, unless eviction is off (-e) or the
- * item could never fit.
+ * With @t at its memory.max, evicts @t's own LRU items (16, 32, 64, 64, ...
+ * at a time) until the allocation succeeds, unless eviction is off (-e) or
+ * the item could never fit. A failed allocation is costly (uslab drains
+ * the charge stocks and walks the caches for free slabs before it gives
+ * up): evicting 16 cold items at once leaves objects of most sizes free for
+ * the stores that follow, so a tenant writing at its limit fails about
+ * once per 16 stores rather than at every one.
  * Context: no tenant lock held.
  * Return: the item (value bytes uninitialised), or NULL (no memory).
  */
@@ -789,7 +794,7 @@ struct kv_item *kv_item_alloc(struct kv_tenant *t, const char *key, size_t nkey,
 {
 	size_t total = sizeof(struct kv_item) + nkey + nbytes;
 	unsigned int cls = kv_class_of(total);
-	unsigned long nr = 1;
+	unsigned long nr = KV_EVICT_BATCH_MIN;
 	struct mem_cgroup *old;
 	struct kv_item *it;
 
