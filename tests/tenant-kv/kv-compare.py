@@ -172,7 +172,10 @@ def steps():
         ("decr keeps length (blank padding)", store("set", "n2", "100") +
          b"decr n2 95\r\nget n2\r\n", "exact"),
         ("incr grows the value", store("set", "n3", "99") + b"incr n3 1\r\nget n3\r\n", "exact"),
-        ("incr wraps at 2^64", store("set", "n4", "18446744073709551615") +
+        # Not compared: incr of a stored number >= 2^63. memcached then looks
+        # for a minus sign with strchr() on the value, which has no NUL: the
+        # answer depends on the memory after it. kv-tenants.py checks the wrap.
+        ("incr to 2^64 - 1", store("set", "n4", "18446744073709551614") +
          b"incr n4 1\r\nget n4\r\n", "exact"),
         ("incr non-numeric", store("set", "s", "abc") + b"incr s 1\r\n", "exact"),
         ("incr empty value", store("set", "s2", "") + b"incr s2 1\r\n", "exact"),
@@ -315,7 +318,9 @@ class RandomSteps:
     KEYS = ["r%d" % i for i in range(8)] + ["app:r%d" % i for i in range(4)] + ["b:n"]
     EXPTIMES = ["0", "0", "0", "-1", "1000", "100000", "1000000000", "%d" % (time.time() + 5000),
                 "x", "4294967296"]
-    NUMS = ["0", "1", "7", "100", "18446744073709551615", "-1", "x", "99999999999999999999"]
+    # Deltas and values keep stored numbers below 2^63: above, memcached's
+    # minus-sign check reads past the value (see the raw steps).
+    NUMS = ["0", "1", "7", "100", "-1", "x", "99999999999999999999"]
 
     def __init__(self, seed):
         import random
@@ -325,7 +330,7 @@ class RandomSteps:
         r = self.rng
         kind = r.randrange(5)
         if kind == 0:
-            return str(r.randrange(0, 10 ** r.randrange(1, 20))).encode()
+            return str(r.randrange(0, min(10 ** r.randrange(1, 20), 2 ** 62))).encode()
         if kind == 1:
             return b""
         if kind == 2:
@@ -374,7 +379,7 @@ class RandomSteps:
             tail = r.choice(["", "", " 0", " 1", noreply])
             return lambda cas: ("delete %s%s\r\n" % (key, tail)).encode()
         if op in ("incr", "decr"):
-            num = r.choice(self.NUMS)
+            num = r.choice(self.NUMS + (["18446744073709551615"] if op == "decr" else []))
             return lambda cas: ("%s %s %s%s\r\n" % (op, key, num, noreply)).encode()
         if op == "flush_all":
             # No delayed flush: in memcached a later one revives what an
@@ -478,8 +483,8 @@ def pymemcache_calls(port):
     call("set number", lambda: c.set("pm:n", b"10"))
     call("incr", lambda: c.incr("pm:n", 5))
     call("decr below zero", lambda: c.decr("pm:n", 100))
-    call("incr big", lambda: c.incr("pm:n", 2 ** 64 - 1))
-    call("incr wraps", lambda: c.incr("pm:n", 1))
+    call("decr by 2^64 - 1", lambda: c.decr("pm:n", 2 ** 64 - 1))
+    call("incr big", lambda: c.incr("pm:n", 2 ** 62))
     call("set text", lambda: c.set("pm:s", b"abc"))
     call("incr non-numeric", lambda: c.incr("pm:s", 1))
     call("set too large", lambda: c.set("pm:big", b"x" * (2 << 20)))

@@ -156,6 +156,13 @@ def run_evict(port):
           "the first evictions took the least recently used lru:a1.. in order, not lru:a0 "
           "(gone: %s)" % gone)
 
+    print("=== incr wraps at 2^64 (not compared with memcached: see kv-compare.py)")
+    check(a.store("set", "w:n", "18446744073709551615") == "STORED" and
+          a.cmd("incr w:n 1") == "0" and a.get("w:n") == b"0" + b" " * 19,
+          "incr of 2^64 - 1 by 1 is 0, written in place")
+    check(a.store("set", "w:n", "5") == "STORED" and a.cmd("incr w:n 18446744073709551615")
+          == "4", "5 + (2^64 - 1) is 4")
+
     print("=== an item larger than its tenant's limit")
     for i in range(10):
         a.store("set", "small:k%d" % i, "v%d" % i)
