@@ -13,11 +13,29 @@ command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not found"; exit 77;
 for p in "$server" "$load"; do
 	[ -x "$p" ] || { echo "FAIL: $p not built"; exit 1; }
 done
+# limit SECONDS CMD...: run CMD with a time limit. For servers in the
+# background use limit_bg, not "limit ... &": a function in the background is
+# a subshell, and $! would name it rather than the process to stop.
 if command -v timeout >/dev/null 2>&1; then
 	limit() { t=$1; shift; timeout -k 5 "$t" "$@"; }
+	have_timeout=true
 else
 	limit() { shift; "$@"; }
+	have_timeout=false
 fi
+
+# limit_bg SECONDS OUT ERR CMD...: start CMD in the background with a time
+# limit, output to OUT and ERR; $! is then timeout(1), or CMD itself.
+limit_bg() {
+	t=$1 o=$2 e=$3
+	shift 3
+	if $have_timeout; then
+		timeout -k 5 "$t" "$@" >"$o" 2>"$e" &
+	else
+		"$@" >"$o" 2>"$e" &
+	fi
+	bg_pid=$!
+}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tenant-kv.XXXXXX") || exit 1
 pids=
@@ -44,9 +62,9 @@ fail() {
 start_kv() {
 	name=$1 secs=$2
 	shift 2
-	limit "$secs" "$server" -p 0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	eval "${name}_pid=$!"
-	pids="$pids $!"
+	limit_bg "$secs" "$tmp/$name.out" "$tmp/$name.err" "$server" -p 0 "$@"
+	eval "${name}_pid=$bg_pid"
+	pids="$pids $bg_pid"
 	i=0 port=
 	while [ $i -lt 200 ]; do
 		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/$name.out")
@@ -60,7 +78,7 @@ start_kv() {
 	echo "$name: tenant-kv-server $* on 127.0.0.1:$port"
 }
 
-# The server process itself: the child of timeout(1) when limit() used it.
+# The server process itself: the child of timeout(1) when limit_bg() used it.
 server_pid() {
 	tp=$1
 	for d in /proc/[0-9]*; do

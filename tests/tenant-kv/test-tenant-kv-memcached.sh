@@ -34,10 +34,9 @@ mc_port=
 for try in 1 2 3 4 5; do
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	# shellcheck disable=SC2086
-	limit 300 memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -t 2 $user \
-		-o no_lru_maintainer,no_lru_crawler \
-		>"$tmp/memcached.out" 2>"$tmp/memcached.err" &
-	mc_pid=$!
+	limit_bg 300 "$tmp/memcached.out" "$tmp/memcached.err" memcached -l 127.0.0.1 \
+		-p "$port" -U 0 -m 64 -t 2 $user -o no_lru_maintainer,no_lru_crawler
+	mc_pid=$bg_pid
 	pids="$pids $mc_pid"
 	i=0
 	while [ $i -lt 100 ] && kill -0 $mc_pid 2>/dev/null; do
