@@ -881,6 +881,7 @@ static int kv_merge_locked(struct kv_tenant *t, struct kv_item *old, struct kv_i
 		memcpy(kv_item_value(merged), kv_item_value(it), it->nbytes - 2);
 		memcpy(kv_item_value(merged) + it->nbytes - 2, kv_item_value(old), old_nbytes);
 	}
+	merged->exptime = old->exptime;         /* a touch meanwhile keeps the cas */
 	merged->cas = kv_next_cas();
 	kv_replace_locked(t, old, merged, now);
 	*freeme = old;
@@ -1171,9 +1172,11 @@ enum kv_delta_result kv_delta(struct kv_tenant *t, const char *key, size_t nkey,
 			break;
 		}
 		if (new && kv_same_version(it, new_for, new_for_cas) && new->nbytes == res + 2) {
-			/* @new was sized for this very version: commit it. */
+			/* @new was sized for this very version: commit it (a touch may
+			 * have changed the exptime meanwhile, not the cas). */
 			memcpy(kv_item_value(new), buf, res);
 			memcpy(kv_item_value(new) + res, "\r\n", 2);
+			new->exptime = it->exptime;
 			new->cas = kv_next_cas();
 			kv_replace_locked(t, it, new, now);
 			freeme = it;
