@@ -4,7 +4,7 @@
 #   tools/install-deps.sh --bench    also the peer allocators for make bench
 #   tools/install-deps.sh --dev      also clang and its sanitizer runtimes
 set -e
-pkgs="build-essential autoconf automake libtool pkg-config libhwloc-dev liburcu-dev libnuma-dev check valgrind python3 git"
+pkgs="build-essential autoconf automake libtool pkg-config libhwloc-dev liburcu-dev libnuma-dev check valgrind python3 git memcached python3-pymemcache libmemcached-tools"
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs="$pkgs libjemalloc-dev libtcmalloc-minimal4 libmimalloc-dev valgrind" ;;

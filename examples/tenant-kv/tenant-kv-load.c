@@ -1,95 +1,329 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * examples/tenant-kv/tenant-kv-load.c - load client for tenant-kv-server.
- * CLIENTS threads each open one connection to 127.0.0.1:PORT, select the
- * namespace PREFIX<i % NAMESPACES> and run at most OPS requests, one at a
- * time, mixing SET (50%), GET (35%) and DEL (15%) over KEYS keys, until OPS
- * are done or the deadline passes. Every socket read and write has a time
- * limit, so the program always ends by itself, within about the deadline
- * plus that limit.
+ * examples/tenant-kv/tenant-kv-load.c - load client for tenant-kv-server, or
+ * any memcached, over the memcached text protocol. CONNS connections, spread
+ * over THREADS epoll loops, each keep one request in flight (closed loop):
+ * a get or a set (GET_PERCENT gets) of a random key among KEYS per tenant,
+ * values of MIN..MAX random bytes, until SECONDS have passed or OPS requests
+ * were made. Latency is measured from the request's send to its reply's last
+ * byte, into a log-linear histogram (about 3 % resolution).
  *
- *   tenant-kv-load -p PORT [-n NAMESPACES] [-c CLIENTS] [-o OPS] [-d SECONDS]
- *                  [-k KEYS] [-v VALUE_BYTES] [-N PREFIX] [-s SEED]
+ *   tenant-kv-load -p PORT [-c CONNS] [-t THREADS] [-d SECONDS] [-o OPS]
+ *                  [-k KEYS] [-v MIN-MAX] [-r GET_PERCENT] [-n TENANTS]
+ *                  [-P PREFIX] [-R RATE] [-L] [-U] [-s SEED] [-q]
  *
- * A value is "<namespace>/<key>:" padded to VALUE_BYTES..2*VALUE_BYTES
- * bytes, so a GET checks it got a value of its own namespace and key.
- * Prints, per namespace, the operations and how many SETs were refused with
- * "ERR over memory limit", then the total rate. Exit status: 0 when every
- * client connected and every response was one the protocol allows, 1
- * otherwise, 2 for bad arguments.
+ * Keys are "PREFIX<t>:k<i>" for tenant t (just "PREFIX:k<i>" with one tenant);
+ * a value is "<key>/" padded with 'a' + i % 26, so a get checks it got its
+ * own key's value. -L first stores every key once (a preload phase, not
+ * counted); -U makes every set use a key never used before (a writer that
+ * goes far past any memory limit); -R paces all connections together to
+ * RATE requests per second.
+ *
+ * Prints one "total:" line (requests, rate, hits, misses, hit rate, set
+ * errors, latency percentiles in microseconds, overall and p99 of gets and
+ * of sets) and one line per tenant.
+ * Exit status 0 when every reply was one the protocol allows and every value
+ * was the right one, 1 otherwise, 2 for bad arguments.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-#define LOAD_MAX_CLIENTS 256
-#define LOAD_MAX_NS      64
-#define LOAD_MAX_VALUE   4000   /* 2 * this stays below the server's line limit */
-#define LOAD_IO_TIMEOUT  2      /* seconds per send or recv */
-#define LOAD_LINE_MAX    16384
+#define LOAD_MAX_CONNS   4096
+#define LOAD_MAX_THREADS 64
+#define LOAD_MAX_TENANTS 64
+#define LOAD_MAX_VALUE   (1u << 20)
+#define LOAD_HIST        (64 * 16)      /* log-linear latency buckets */
+#define LOAD_STALL_NS    (10ull * 1000000000ull) /* a reply later than this is an error */
 
-/* Counters of one namespace, summed over its clients. */
-struct load_ns_stats {
-	atomic_ulong ops, set_ok, over_limit, get_hit, get_miss, del_ok, del_miss, errors;
+enum load_op { OP_NONE, OP_GET, OP_SET };
+
+/* Counters of one tenant (or of everything), summed over threads at the end. */
+struct load_counts {
+	unsigned long ops, gets, hits, misses, sets, stored, set_errors, bad;
 };
 
-/* One client: its connection and line reader. */
-struct load_client {
-	unsigned int id, ns;
+/* One connection: its request in flight and the reply read so far. */
+struct load_conn {
 	int fd;
+	unsigned int id, tenant;
+	enum load_op op;
+	uint64_t key;
+	uint64_t sent_ns;
+	size_t need;            /* value bytes + 2 still expected after a VALUE line */
+	bool got_value;
+	char *in;               /* reply bytes: in[0..len) */
+	size_t len, size;
+	uint64_t preload_next;  /* -L: next key index this connection stores */
+	unsigned long ops;      /* measured requests completed */
+	bool done;
+};
+
+/* One thread's connections and results. */
+struct load_thread {
+	pthread_t thread;
+	unsigned int first, nr;         /* connections [first, first + nr) */
 	unsigned int seed;
-	size_t len;                     /* bytes buffered in buf */
-	char buf[LOAD_LINE_MAX];
-	char line[LOAD_LINE_MAX];       /* the last response, NUL-terminated */
+	struct load_counts counts[LOAD_MAX_TENANTS];
+	unsigned long hist[LOAD_HIST];
+	unsigned long hist_op[2][LOAD_HIST];   /* gets, sets */
+	uint64_t next_send_ns;          /* -R pacing */
+	char *out;                      /* request scratch */
+	bool failed;
 };
 
 static unsigned short load_port;
-static unsigned int load_nr_ns = 4, load_nr_clients = 8, load_keys = 1000, load_vbytes = 100;
-static unsigned long load_ops = 10000;
-static double load_seconds = 10;
+static unsigned int load_conns = 50, load_threads = 2, load_tenants = 1;
+static unsigned int load_get_pct = 90, load_vmin = 100, load_vmax = 1000;
+static unsigned long load_keys = 10000, load_max_ops;
+static double load_seconds = 30, load_rate;
 static const char *load_prefix = "load";
+static bool load_preload, load_unique, load_quiet;
 static unsigned int load_seed = 1;
-static struct timespec load_deadline;
-static struct load_ns_stats load_stats[LOAD_MAX_NS];
-static atomic_uint load_failed_clients;
+static uint64_t load_deadline_ns;
+static atomic_ulong load_ops_started;
+static atomic_uint_fast64_t load_unique_next;
+static struct load_conn *load_conn_table;
 
-static double load_now(void)
+static uint64_t load_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static bool load_past_deadline(void)
+/* Bucket of a latency: exact below 16 ns, then 16 steps per power of two. */
+static unsigned int load_bucket(uint64_t ns)
 {
-	struct timespec ts;
+	unsigned int msb;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec > load_deadline.tv_sec ||
-	       (ts.tv_sec == load_deadline.tv_sec && ts.tv_nsec >= load_deadline.tv_nsec);
+	if (ns < 16)
+		return (unsigned int)ns;
+	msb = 63u - (unsigned int)__builtin_clzll(ns);
+	return (msb - 3) * 16 + (unsigned int)((ns >> (msb - 4)) & 15);
+}
+
+static uint64_t load_bucket_value(unsigned int b)
+{
+	unsigned int msb;
+
+	if (b < 16)
+		return b;
+	msb = b / 16 + 3;
+	return ((uint64_t)(16 + b % 16) << (msb - 4)) + ((1ull << (msb - 4)) >> 1);
+}
+
+static int load_key(char *buf, unsigned int tenant, uint64_t key)
+{
+	if (load_tenants == 1)
+		return sprintf(buf, "%s:k%llu", load_prefix, (unsigned long long)key);
+	return sprintf(buf, "%s%u:k%llu", load_prefix, tenant, (unsigned long long)key);
+}
+
+static size_t load_value_len(struct load_thread *t)
+{
+	return load_vmin + (load_vmax > load_vmin ?
+			    (size_t)rand_r(&t->seed) % (load_vmax - load_vmin + 1) : 0);
+}
+
+static bool load_send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* Issue the next request on @c. Return: 1 sent, 0 nothing more to do, -1 send failed. */
+static int load_issue(struct load_thread *t, struct load_conn *c, bool preload)
+{
+	char *p = t->out;
+	int klen;
+
+	if (preload) {
+		if (c->preload_next >= load_keys * load_tenants)
+			return 0;
+		c->tenant = (unsigned int)(c->preload_next % load_tenants);
+		c->key = c->preload_next / load_tenants;
+		c->preload_next += load_conns;
+		c->op = OP_SET;
+	} else {
+		if (load_max_ops && atomic_fetch_add(&load_ops_started, 1) >= load_max_ops)
+			return 0;
+		c->op = (unsigned int)rand_r(&t->seed) % 100 < load_get_pct ? OP_GET : OP_SET;
+		if (c->op == OP_SET && load_unique)
+			c->key = load_keys + atomic_fetch_add(&load_unique_next, 1);
+		else
+			c->key = ((uint64_t)rand_r(&t->seed) << 16 ^ (uint64_t)rand_r(&t->seed)) %
+				 load_keys;
+	}
+	if (c->op == OP_GET) {
+		memcpy(p, "get ", 4);
+		klen = load_key(p + 4, c->tenant, c->key);
+		memcpy(p + 4 + klen, "\r\n", 2);
+		p += 4 + klen + 2;
+	} else {
+		char key[128];
+		size_t vlen = load_value_len(t), head;
+
+		klen = load_key(key, c->tenant, c->key);
+		p += sprintf(p, "set %s 0 0 %zu\r\n", key, vlen);
+		head = (size_t)klen + 1 < vlen ? (size_t)klen + 1 : vlen;
+		memcpy(p, key, head);
+		if (head)
+			p[head - 1] = '/';
+		memset(p + head, 'a' + (int)(c->key % 26), vlen - head);
+		p += vlen;
+		memcpy(p, "\r\n", 2);
+		p += 2;
+	}
+	c->len = 0;
+	c->need = 0;
+	c->got_value = false;
+	c->sent_ns = load_now_ns();
+	return load_send_all(c->fd, t->out, (size_t)(p - t->out)) ? 1 : -1;
+}
+
+/* Whether a get's value is the one this client stores for the key. */
+static bool load_value_ok(struct load_conn *c, const char *v, size_t n)
+{
+	char key[128];
+	int klen = load_key(key, c->tenant, c->key);
+	size_t head = (size_t)klen + 1 < n ? (size_t)klen + 1 : n;
+
+	if (n < load_vmin || n > load_vmax || (head && (memcmp(v, key, head - 1) ||
+							 v[head - 1] != '/')))
+		return false;
+	for (size_t i = head; i < n; i++)
+		if (v[i] != 'a' + (int)(c->key % 26))
+			return false;
+	return true;
+}
+
+/*
+ * Parse what has arrived for @c's request. Return: 1 when the reply is
+ * complete, 0 when more is needed, -1 for a reply the protocol does not allow.
+ */
+static int load_parse(struct load_thread *t, struct load_conn *c, bool preload)
+{
+	struct load_counts *k = &t->counts[c->tenant];
+	char *nl;
+
+	if (c->op == OP_SET) {
+		nl = memchr(c->in, '\n', c->len);
+		if (!nl)
+			return 0;
+		if (!preload)
+			k->sets++;
+		if (!strncmp(c->in, "STORED\r\n", 8)) {
+			if (!preload)
+				k->stored++;
+			return 1;
+		}
+		if (!strncmp(c->in, "SERVER_ERROR ", 13)) {
+			k->set_errors++;
+			return 1;
+		}
+		return -1;
+	}
+	/* get: "END\r\n", or "VALUE key flags bytes\r\n" data "\r\nEND\r\n" */
+	if (!c->got_value) {
+		unsigned long bytes;
+		char *sp;
+
+		nl = memchr(c->in, '\n', c->len);
+		if (!nl)
+			return 0;
+		if (!strncmp(c->in, "END\r\n", 5)) {
+			k->gets++;
+			k->misses++;
+			return 1;
+		}
+		sp = memrchr(c->in, ' ', (size_t)(nl - c->in));
+		if (strncmp(c->in, "VALUE ", 6) || !sp)
+			return -1;
+		bytes = strtoul(sp + 1, NULL, 10);
+		c->got_value = true;
+		/* The header line, the value, then "\r\nEND\r\n". */
+		c->need = (size_t)(nl + 1 - c->in) + bytes + 7;
+	}
+	if (c->len < c->need)
+		return 0;
+	{
+		char *v = (char *)memchr(c->in, '\n', c->len) + 1;
+		size_t vlen = c->need - (size_t)(v - c->in) - 7;
+
+		if (memcmp(v + vlen, "\r\nEND\r\n", 7))
+			return -1;
+		k->gets++;
+		k->hits++;
+		if (!load_value_ok(c, v, vlen))
+			k->bad++;
+	}
+	return 1;
+}
+
+/* Read what @c's socket has. Return: false on EOF or error. */
+static bool load_read(struct load_conn *c)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (c->size - c->len < 4096) {
+			size_t size = c->size ? c->size * 2 : 65536;
+			char *p = realloc(c->in, size + 1);
+
+			if (!p)
+				return false;
+			c->in = p;
+			c->size = size;
+		}
+		n = recv(c->fd, c->in + c->len, c->size - c->len, MSG_DONTWAIT);
+		if (n > 0) {
+			c->len += (size_t)n;
+			c->in[c->len] = '\0';
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		return false;
+	}
 }
 
 static int load_connect(void)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(load_port) };
-	struct timeval tv = { .tv_sec = LOAD_IO_TIMEOUT };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct timeval tv = { .tv_sec = 10 };
 
 	if (fd < 0)
 		return -1;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Sends block (bounded): a request is small; replies come through epoll. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
 		close(fd);
@@ -98,245 +332,350 @@ static int load_connect(void)
 	return fd;
 }
 
-static bool load_send(struct load_client *c, const char *s, size_t len)
+/* Pacing for -R: may @t send now? If not, *wait_ms is set. */
+static bool load_may_send(struct load_thread *t, uint64_t now, int *wait_ms)
 {
-	while (len) {
-		ssize_t n = send(c->fd, s, len, MSG_NOSIGNAL);
+	uint64_t interval;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		s += n;
-		len -= (size_t)n;
+	if (load_rate <= 0)
+		return true;
+	interval = (uint64_t)(1e9 * load_threads / load_rate);
+	if (t->next_send_ns < now - 10 * interval)
+		t->next_send_ns = now;  /* do not burst after a stall */
+	if (now >= t->next_send_ns) {
+		t->next_send_ns += interval;
+		return true;
 	}
-	return true;
+	*wait_ms = (int)((t->next_send_ns - now) / 1000000) + 1;
+	return false;
 }
 
-/* Read one response line into c->line. Return: false on EOF, error or timeout. */
-static bool load_recv_line(struct load_client *c)
+/* Run @t's connections through one phase (preload or measured). */
+static void load_phase(struct load_thread *t, int ep, bool preload)
 {
+	unsigned int active = 0, idle[LOAD_MAX_CONNS], nidle = 0;
+	struct epoll_event ev[64];
+
+	for (unsigned int i = 0; i < t->nr; i++) {
+		struct load_conn *c = &load_conn_table[t->first + i];
+
+		c->op = OP_NONE;
+		c->done = false;
+		idle[nidle++] = t->first + i;
+	}
 	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->len);
-		ssize_t n;
+		uint64_t now = load_now_ns();
+		int wait_ms = 100, n;
 
-		if (nl) {
-			size_t used = (size_t)(nl - c->buf) + 1;
+		/* Start requests on idle connections, as pacing allows. */
+		while (nidle && (preload || now < load_deadline_ns)) {
+			struct load_conn *c = &load_conn_table[idle[nidle - 1]];
 
-			memcpy(c->line, c->buf, used - 1);
-			c->line[used - 1] = '\0';
-			memmove(c->buf, c->buf + used, c->len - used);
-			c->len -= used;
-			return true;
+			if (!preload && !load_may_send(t, now, &wait_ms))
+				break;
+			int r;
+
+			nidle--;
+			r = load_issue(t, c, preload);
+			if (r <= 0) {
+				if (r < 0) {
+					fprintf(stderr, "tenant-kv-load: connection %u: send failed\n",
+						c->id);
+					t->failed = true;
+				}
+				c->op = OP_NONE;
+				c->done = true;
+				continue;
+			}
+			active++;
 		}
-		if (c->len == sizeof(c->buf))
-			return false;   /* longer than anything the server sends us */
-		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		c->len += (size_t)n;
-	}
-}
+		if (!active && (!nidle || (!preload && now >= load_deadline_ns)))
+			break;
+		if (!preload && now >= load_deadline_ns)
+			nidle = 0;      /* no new requests: drain the ones in flight */
+		n = epoll_wait(ep, ev, 64, wait_ms);
+		now = load_now_ns();
+		for (int i = 0; i < n; i++) {
+			struct load_conn *c = ev[i].data.ptr;
+			int r;
 
-/* Send @req (with its newline) and read the response. */
-static bool load_call(struct load_client *c, const char *req, size_t len)
-{
-	return load_send(c, req, len) && load_recv_line(c);
-}
+			if (c->op == OP_NONE || c->done)
+				continue;
+			if (!load_read(c)) {
+				fprintf(stderr, "tenant-kv-load: connection %u: closed by the server\n",
+					c->id);
+				t->failed = true;
+				c->done = true;
+				c->op = OP_NONE;
+				active--;
+				continue;
+			}
+			r = load_parse(t, c, preload);
+			if (r == 0)
+				continue;
+			if (r < 0) {
+				fprintf(stderr, "tenant-kv-load: unexpected reply: %.60s\n", c->in);
+				t->failed = true;
+			}
+			if (!preload) {
+				unsigned int b = load_bucket(now - c->sent_ns);
 
-/* "<prefix><ns>/<key>:" then 'a'+key%26 up to @len bytes. Return: its length. */
-static size_t load_value(char *buf, unsigned int ns, unsigned int key, size_t len)
-{
-	int n = sprintf(buf, "%s%u/k%u:", load_prefix, ns, key);
-
-	if ((size_t)n < len) {
-		memset(buf + n, 'a' + key % 26, len - (size_t)n);
-		n = (int)len;
-	}
-	buf[n] = '\0';
-	return (size_t)n;
-}
-
-/* Run one random request and count its outcome. Return: false if the connection failed. */
-static bool load_one(struct load_client *c, char *req)
-{
-	struct load_ns_stats *st = &load_stats[c->ns];
-	unsigned int key = (unsigned int)rand_r(&c->seed) % load_keys;
-	unsigned int op = (unsigned int)rand_r(&c->seed) % 100;
-	char expect[LOAD_MAX_VALUE * 2 + 64];
-	size_t len;
-
-	if (op < 50) {
-		size_t vlen = load_vbytes + (unsigned int)rand_r(&c->seed) % (load_vbytes + 1);
-
-		len = (size_t)sprintf(req, "SET k%u ", key);
-		len += load_value(req + len, c->ns, key, vlen);
-	} else {
-		len = (size_t)sprintf(req, "%s k%u", op < 85 ? "GET" : "DEL", key);
-	}
-	req[len++] = '\n';
-	if (!load_call(c, req, len))
-		return false;
-	atomic_fetch_add(&st->ops, 1);
-	if (op < 50) {
-		if (!strcmp(c->line, "OK"))
-			atomic_fetch_add(&st->set_ok, 1);
-		else if (!strcmp(c->line, "ERR over memory limit"))
-			atomic_fetch_add(&st->over_limit, 1);
-		else
-			goto bad;
-	} else if (op < 85) {
-		if (!strcmp(c->line, "NOT_FOUND")) {
-			atomic_fetch_add(&st->get_miss, 1);
-		} else {
-			/* The value must be one of this namespace and key. */
-			len = load_value(expect, c->ns, key, 0);
-			if (strncmp(c->line, "VALUE ", 6) || strncmp(c->line + 6, expect, len))
-				goto bad;
-			atomic_fetch_add(&st->get_hit, 1);
+				t->counts[c->tenant].ops++;
+				c->ops++;
+				t->hist[b]++;
+				t->hist_op[c->op == OP_SET][b]++;
+			}
+			c->op = OP_NONE;
+			active--;
+			idle[nidle++] = c->id;
 		}
-	} else {
-		if (!strcmp(c->line, "OK"))
-			atomic_fetch_add(&st->del_ok, 1);
-		else if (!strcmp(c->line, "NOT_FOUND"))
-			atomic_fetch_add(&st->del_miss, 1);
-		else
-			goto bad;
-	}
-	return true;
-bad:
-	atomic_fetch_add(&st->errors, 1);
-	fprintf(stderr, "tenant-kv-load: client %u: unexpected response \"%.60s\"\n", c->id,
-		c->line);
-	return true;
-}
+		/* A reply that never comes is an error, not a hang. */
+		for (unsigned int i = 0; i < t->nr; i++) {
+			struct load_conn *c = &load_conn_table[t->first + i];
 
-static void *load_client_thread(void *arg)
-{
-	struct load_client *c = arg;
-	char *req = malloc(LOAD_LINE_MAX);
-	char ns_line[96];
-	int n;
-
-	c->fd = load_connect();
-	if (!req || c->fd < 0) {
-		fprintf(stderr, "tenant-kv-load: client %u: cannot connect to 127.0.0.1:%u\n",
-			c->id, load_port);
-		goto fail;
-	}
-	n = snprintf(ns_line, sizeof(ns_line), "NS %s%u\n", load_prefix, c->ns);
-	if (!load_call(c, ns_line, (size_t)n) || strcmp(c->line, "OK")) {
-		fprintf(stderr, "tenant-kv-load: client %u: NS refused: %.60s\n", c->id, c->line);
-		goto fail;
-	}
-	for (unsigned long i = 0; i < load_ops && !load_past_deadline(); i++) {
-		if (!load_one(c, req)) {
-			fprintf(stderr, "tenant-kv-load: client %u: connection lost\n", c->id);
-			goto fail;
+			if (c->op != OP_NONE && now - c->sent_ns > LOAD_STALL_NS) {
+				fprintf(stderr, "tenant-kv-load: connection %u: no reply in 10 s\n",
+					c->id);
+				t->failed = true;
+				c->op = OP_NONE;
+				c->done = true;
+				active--;
+			}
 		}
 	}
-	load_call(c, "QUIT\n", 5);
-	close(c->fd);
-	free(req);
+}
+
+static void *load_thread_main(void *arg)
+{
+	struct load_thread *t = arg;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	t->out = malloc(LOAD_MAX_VALUE + 512);
+	if (ep < 0 || !t->out) {
+		t->failed = true;
+		return NULL;
+	}
+	for (unsigned int i = 0; i < t->nr; i++) {
+		struct load_conn *c = &load_conn_table[t->first + i];
+		struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
+
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e)) {
+			t->failed = true;
+			return NULL;
+		}
+	}
+	if (load_preload)
+		load_phase(t, ep, true);
+	close(ep);
 	return NULL;
-fail:
-	atomic_fetch_add(&load_failed_clients, 1);
-	if (c->fd >= 0)
-		close(c->fd);
-	free(req);
+}
+
+static void *load_thread_run(void *arg)
+{
+	struct load_thread *t = arg;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0) {
+		t->failed = true;
+		return NULL;
+	}
+	for (unsigned int i = 0; i < t->nr; i++) {
+		struct load_conn *c = &load_conn_table[t->first + i];
+		struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
+
+		epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
+	}
+	load_phase(t, ep, false);
+	close(ep);
 	return NULL;
 }
 
 static void load_usage(void)
 {
-	fprintf(stderr, "usage: tenant-kv-load -p PORT [-n NAMESPACES] [-c CLIENTS] [-o OPS] "
-			"[-d SECONDS] [-k KEYS] [-v VALUE_BYTES] [-N PREFIX] [-s SEED]\n");
+	fprintf(stderr, "usage: tenant-kv-load -p PORT [-c CONNS] [-t THREADS] [-d SECONDS] [-o OPS]\n"
+			"                      [-k KEYS] [-v MIN-MAX] [-r GET_PERCENT] [-n TENANTS]\n"
+			"                      [-P PREFIX] [-R RATE] [-L] [-U] [-s SEED] [-q]\n");
 	exit(2);
 }
 
-static unsigned long load_number(const char *s, unsigned long min, unsigned long max)
+static unsigned long load_arg(const char *s, unsigned long min, unsigned long max)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
+	if (errno || *end || end == s || v < min || v > max)
 		load_usage();
 	return v;
 }
 
+static double load_percentile(const unsigned long *hist, unsigned long total, double q)
+{
+	unsigned long want = (unsigned long)(q * (double)total), seen = 0;
+
+	for (unsigned int b = 0; b < LOAD_HIST; b++) {
+		seen += hist[b];
+		if (seen > want)
+			return (double)load_bucket_value(b) / 1000.0;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	static struct load_client clients[LOAD_MAX_CLIENTS];
-	pthread_t threads[LOAD_MAX_CLIENTS];
-	unsigned long total = 0, total_over = 0, total_err = 0;
-	unsigned int started = 0;
-	double t0, elapsed;
-	char *end;
+	static struct load_thread threads[LOAD_MAX_THREADS];
+	struct load_counts all = { 0 }, per[LOAD_MAX_TENANTS];
+	unsigned long hist[LOAD_HIST] = { 0 }, hist_op[2][LOAD_HIST] = { { 0 } };
+	bool failed = false;
+	uint64_t start, end;
+	double secs, maxlat = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "p:n:c:o:d:k:v:N:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:t:d:o:k:v:r:n:P:R:LUs:q")) != -1) {
 		switch (opt) {
-		case 'p': load_port = (unsigned short)load_number(optarg, 1, 65535); break;
-		case 'n': load_nr_ns = (unsigned int)load_number(optarg, 1, LOAD_MAX_NS); break;
-		case 'c': load_nr_clients = (unsigned int)load_number(optarg, 1, LOAD_MAX_CLIENTS); break;
-		case 'o': load_ops = load_number(optarg, 1, 100000000); break;
-		case 'k': load_keys = (unsigned int)load_number(optarg, 1, 10000000); break;
-		case 'v': load_vbytes = (unsigned int)load_number(optarg, 1, LOAD_MAX_VALUE); break;
-		case 's': load_seed = (unsigned int)load_number(optarg, 0, ~0u); break;
-		case 'N': load_prefix = optarg; break;
-		case 'd':
-			load_seconds = strtod(optarg, &end);
-			if (*end || !(load_seconds > 0 && load_seconds <= 3600))
+		case 'p': load_port = (unsigned short)load_arg(optarg, 1, 65535); break;
+		case 'c': load_conns = (unsigned int)load_arg(optarg, 1, LOAD_MAX_CONNS); break;
+		case 't': load_threads = (unsigned int)load_arg(optarg, 1, LOAD_MAX_THREADS); break;
+		case 'd': load_seconds = (double)load_arg(optarg, 1, 86400); break;
+		case 'o': load_max_ops = load_arg(optarg, 1, ~0ul); break;
+		case 'k': load_keys = load_arg(optarg, 1, 1ul << 40); break;
+		case 'r': load_get_pct = (unsigned int)load_arg(optarg, 0, 100); break;
+		case 'n': load_tenants = (unsigned int)load_arg(optarg, 1, LOAD_MAX_TENANTS); break;
+		case 'P': load_prefix = optarg; break;
+		case 'R': load_rate = (double)load_arg(optarg, 1, 100000000); break;
+		case 'L': load_preload = true; break;
+		case 'U': load_unique = true; break;
+		case 's': load_seed = (unsigned int)load_arg(optarg, 0, ~0u); break;
+		case 'q': load_quiet = true; break;
+		case 'v':
+			if (sscanf(optarg, "%u-%u", &load_vmin, &load_vmax) != 2)
+				load_vmax = load_vmin = (unsigned int)load_arg(optarg, 1, LOAD_MAX_VALUE);
+			if (!load_vmin || load_vmin > load_vmax || load_vmax > LOAD_MAX_VALUE)
 				load_usage();
 			break;
 		default: load_usage();
 		}
 	}
-	if (optind != argc || !load_port || strlen(load_prefix) > 40 || strchr(load_prefix, ' '))
+	if (!load_port || optind != argc || strlen(load_prefix) > 64)
 		load_usage();
+	if (load_threads > load_conns)
+		load_threads = load_conns;
 
-	t0 = load_now();
-	clock_gettime(CLOCK_MONOTONIC, &load_deadline);
-	load_deadline.tv_sec += (time_t)load_seconds;
-	load_deadline.tv_nsec += (long)((load_seconds - (double)(time_t)load_seconds) * 1e9);
-	if (load_deadline.tv_nsec >= 1000000000L) {
-		load_deadline.tv_sec++;
-		load_deadline.tv_nsec -= 1000000000L;
-	}
-	for (unsigned int i = 0; i < load_nr_clients; i++) {
-		clients[i].id = i;
-		clients[i].ns = i % load_nr_ns;
-		clients[i].fd = -1;
-		clients[i].seed = load_seed * 2654435761u + i;
-		if (pthread_create(&threads[i], NULL, load_client_thread, &clients[i])) {
-			fprintf(stderr, "tenant-kv-load: cannot start client %u\n", i);
-			atomic_fetch_add(&load_failed_clients, 1);
-			break;
+	load_conn_table = calloc(load_conns, sizeof(*load_conn_table));
+	if (!load_conn_table)
+		return 1;
+	for (unsigned int i = 0; i < load_conns; i++) {
+		struct load_conn *c = &load_conn_table[i];
+
+		c->id = i;
+		c->tenant = i % load_tenants;
+		c->preload_next = i;
+		c->fd = load_connect();
+		if (c->fd < 0) {
+			fprintf(stderr, "tenant-kv-load: connect to 127.0.0.1:%u: %s\n", load_port,
+				strerror(errno));
+			return 1;
 		}
-		started++;
 	}
-	for (unsigned int i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	elapsed = load_now() - t0;
+	for (unsigned int i = 0, first = 0; i < load_threads; i++) {
+		struct load_thread *t = &threads[i];
 
-	for (unsigned int ns = 0; ns < load_nr_ns && ns < load_nr_clients; ns++) {
-		struct load_ns_stats *st = &load_stats[ns];
-
-		printf("ns %s%u: ops=%lu set_ok=%lu over_memory_limit=%lu get_hit=%lu get_miss=%lu "
-		       "del_ok=%lu del_miss=%lu errors=%lu\n", load_prefix, ns,
-		       atomic_load(&st->ops), atomic_load(&st->set_ok), atomic_load(&st->over_limit),
-		       atomic_load(&st->get_hit), atomic_load(&st->get_miss), atomic_load(&st->del_ok),
-		       atomic_load(&st->del_miss), atomic_load(&st->errors));
-		total += atomic_load(&st->ops);
-		total_over += atomic_load(&st->over_limit);
-		total_err += atomic_load(&st->errors);
+		t->first = first;
+		t->nr = load_conns / load_threads + (i < load_conns % load_threads);
+		first += t->nr;
+		t->seed = load_seed * 7919u + i;
 	}
-	printf("total: %lu ops in %.2f s, %.0f ops/s, %lu over memory limit, %lu errors, "
-	       "%u clients failed\n", total, elapsed, elapsed > 0 ? (double)total / elapsed : 0.0,
-	       total_over, total_err, atomic_load(&load_failed_clients));
-	return total_err || atomic_load(&load_failed_clients) ? 1 : 0;
+	if (load_preload) {
+		for (unsigned int i = 0; i < load_threads; i++)
+			pthread_create(&threads[i].thread, NULL, load_thread_main, &threads[i]);
+		for (unsigned int i = 0; i < load_threads; i++)
+			pthread_join(threads[i].thread, NULL);
+		for (unsigned int i = 0; i < load_threads; i++) {
+			failed |= threads[i].failed;
+			for (unsigned int k = 0; k < LOAD_MAX_TENANTS; k++)
+				if (threads[i].counts[k].set_errors) {
+					fprintf(stderr, "tenant-kv-load: preload: %lu sets refused\n",
+						threads[i].counts[k].set_errors);
+					threads[i].counts[k].set_errors = 0;
+				}
+		}
+		if (!load_quiet)
+			printf("preload: %lu keys stored\n", load_keys * load_tenants);
+	} else {
+		for (unsigned int i = 0; i < load_threads; i++) {
+			threads[i].out = malloc(LOAD_MAX_VALUE + 512);
+			if (!threads[i].out)
+				return 1;
+		}
+	}
+
+	start = load_now_ns();
+	load_deadline_ns = start + (uint64_t)(load_seconds * 1e9);
+	for (unsigned int i = 0; i < load_threads; i++)
+		pthread_create(&threads[i].thread, NULL, load_thread_run, &threads[i]);
+	for (unsigned int i = 0; i < load_threads; i++)
+		pthread_join(threads[i].thread, NULL);
+	end = load_now_ns();
+	secs = (double)(end - start) / 1e9;
+
+	memset(per, 0, sizeof(per));
+	for (unsigned int i = 0; i < load_threads; i++) {
+		struct load_thread *t = &threads[i];
+
+		failed |= t->failed;
+		for (unsigned int b = 0; b < LOAD_HIST; b++) {
+			hist[b] += t->hist[b];
+			hist_op[0][b] += t->hist_op[0][b];
+			hist_op[1][b] += t->hist_op[1][b];
+			if (t->hist[b] && (double)load_bucket_value(b) / 1000.0 > maxlat)
+				maxlat = (double)load_bucket_value(b) / 1000.0;
+		}
+		for (unsigned int k = 0; k < load_tenants; k++) {
+			struct load_counts *s = &t->counts[k];
+
+			per[k].ops += s->ops; per[k].gets += s->gets; per[k].hits += s->hits;
+			per[k].misses += s->misses; per[k].sets += s->sets;
+			per[k].stored += s->stored; per[k].set_errors += s->set_errors;
+			per[k].bad += s->bad;
+		}
+	}
+	for (unsigned int k = 0; k < load_tenants; k++) {
+		all.ops += per[k].ops; all.gets += per[k].gets; all.hits += per[k].hits;
+		all.misses += per[k].misses; all.sets += per[k].sets; all.stored += per[k].stored;
+		all.set_errors += per[k].set_errors; all.bad += per[k].bad;
+		if (load_tenants > 1 && !load_quiet)
+			printf("tenant %s%u: ops=%lu gets=%lu hits=%lu misses=%lu sets=%lu "
+			       "set_errors=%lu\n", load_prefix, k, per[k].ops, per[k].gets,
+			       per[k].hits, per[k].misses, per[k].sets, per[k].set_errors);
+	}
+	printf("total: ops=%lu seconds=%.2f rate=%.0f gets=%lu hits=%lu misses=%lu "
+	       "hit_rate=%.2f%% sets=%lu set_errors=%lu bad_values=%lu "
+	       "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
+	       "get_p99_us=%.1f set_p99_us=%.1f\n",
+	       all.ops, secs, (double)all.ops / secs, all.gets, all.hits, all.misses,
+	       all.gets ? 100.0 * (double)all.hits / (double)all.gets : 0.0, all.sets,
+	       all.set_errors, all.bad, load_percentile(hist, all.ops, 0.50),
+	       load_percentile(hist, all.ops, 0.90), load_percentile(hist, all.ops, 0.99),
+	       load_percentile(hist, all.ops, 0.999), maxlat,
+	       load_percentile(hist_op[0], all.ops - all.sets, 0.99),
+	       load_percentile(hist_op[1], all.sets, 0.99));
+	{
+		/* Fairness: how unevenly the server served the connections. */
+		unsigned long lo = ~0ul, hi = 0;
+
+		for (unsigned int i = 0; i < load_conns; i++) {
+			lo = load_conn_table[i].ops < lo ? load_conn_table[i].ops : lo;
+			hi = load_conn_table[i].ops > hi ? load_conn_table[i].ops : hi;
+		}
+		if (!load_quiet)
+			printf("connections: requests per connection min=%lu max=%lu\n", lo, hi);
+	}
+	for (unsigned int i = 0; i < load_conns; i++)
+		close(load_conn_table[i].fd);
+	if (all.bad) {
+		fprintf(stderr, "tenant-kv-load: %lu gets returned another key's value\n", all.bad);
+		failed = true;
+	}
+	return failed ? 1 : 0;
 }
