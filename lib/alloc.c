@@ -159,7 +159,7 @@ static USLAB_NOINLINE void *cache_alloc_refill(struct kmem_cache *s, gfp_t flags
 		ac->avail += k;
 		ac->touched = 1;
 	}
-	cpu_cache_release(s, cpu, ac);
+	cpu_cache_release(s, cpu);
 	if (unlikely(nr))
 		node_put_objects(s, nid, batch, nr, true);
 	return obj;
@@ -178,13 +178,13 @@ USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 	if (ac && ac->avail) {
 		/* Refilled by another thread of this CPU meanwhile. */
 		ac->touched = 1;
-		ac->stats[STAT_ALLOC_HIT]++;
+		ac->alloc_hits++;
 		obj = ac->entry[--ac->avail];
-		cpu_cache_release(s, cpu, ac);
+		cpu_cache_release(s, cpu);
 		return obj;
 	}
 	if (likely(ac)) {
-		ac->stats[STAT_ALLOC_MISS]++;
+		cpu_cold(s, cpu)->stats[STAT_ALLOC_MISS]++;
 		want = ac->batchcount;
 		/* An array nobody used lately gets a small refill (kernel BATCHREFILL_LIMIT). */
 		if (!ac->touched && want > BATCHREFILL_LIMIT)
@@ -193,7 +193,7 @@ USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 	} else {
 		nid = slab_cpu_mem_node(cpu);
 	}
-	cpu_cache_release(s, cpu, ac);
+	cpu_cache_release(s, cpu);
 	if (unlikely(!ac)) {
 		/* A CPU without array (offline): take straight from the node. */
 		if (node_take_objects(s, nid, flags, &obj, 1, true) == 0) {
@@ -285,9 +285,9 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags, size_t size, void *
 			ac->touched = 1;
 			while (i < size && ac->avail)
 				p[i++] = ac->entry[--ac->avail];
-			ac->stats[STAT_ALLOC_HIT] += i;
+			ac->alloc_hits += i;
 		}
-		cpu_cache_release(s, cpu, ac);
+		cpu_cache_release(s, cpu);
 		for (size_t j = 0; j < i; j++)
 			slab_post_alloc(s, p[j], flags, caller);
 	}

@@ -47,21 +47,92 @@ struct array_cache *array_alloc(unsigned int entries, unsigned int batchcount, i
 		return NULL;
 	memset(ac, 0, sizeof(*ac));
 	ac->limit = entries;
+	ac->capacity = entries;
 	ac->batchcount = batchcount;
 	ac->nid = nid;
+	ac->entry = (void **)(ac + 1);
 	return ac;
 }
 
-/* Give every object of an array nobody else can reach back to its node. */
-void array_release(struct kmem_cache *s, struct array_cache *ac)
+/* Give @nr objects of node @nid that nobody else can reach back to it. */
+static void objects_release(struct kmem_cache *s, int nid, void **objs, unsigned int nr)
 {
-	for (unsigned int done = 0; done < ac->avail;) {
-		unsigned int k = MIN(ac->avail - done, (unsigned int)SLAB_MAX_BATCH);
+	for (unsigned int done = 0; done < nr;) {
+		unsigned int k = MIN(nr - done, (unsigned int)SLAB_MAX_BATCH);
 
-		node_put_objects(s, ac->nid, &ac->entry[done], k, false);
+		node_put_objects(s, nid, &objs[done], k, false);
 		done += k;
 	}
+}
+
+/* Give every object of an array nobody else can reach back to its node, and free it. */
+void array_release(struct kmem_cache *s, struct array_cache *ac)
+{
+	objects_release(s, ac->nid, ac->entry, ac->avail);
 	free(ac);
+}
+
+/*
+ * Make @entry (room for @limit objects) CPU @cpu's array, empty, for the
+ * node the CPU takes memory from; the objects of the array it replaces go
+ * back to their node and its entries are freed. Statistics stay.
+ */
+static void cpu_array_swap(struct kmem_cache *s, int cpu, void **entry, unsigned int limit,
+			   unsigned int batchcount)
+{
+	struct array_cache *ac = &s->cpu_slot[cpu].ac;
+	void **old;
+	unsigned int nr;
+	int nid;
+
+	(void)cpu_cache_own(s, cpu); /* NULL when the CPU has no array yet: it is coming up */
+	old = ac->entry;
+	nr = ac->avail;
+	nid = ac->nid;
+	ac->entry = entry;
+	ac->avail = 0;
+	ac->capacity = limit;
+	ac->limit = limit;
+	ac->batchcount = batchcount;
+	ac->touched = 0;
+	ac->nid = slab_cpu_mem_node(cpu);
+	cpu_cache_release(s, cpu);
+	if (old) {
+		objects_release(s, nid, old, nr);
+		free(old);
+	}
+}
+
+int cpu_array_install(struct kmem_cache *s, int cpu, unsigned int limit, unsigned int batchcount)
+{
+	void **entry = malloc(limit * sizeof(void *));
+
+	if (!entry)
+		return -ENOMEM;
+	cpu_array_swap(s, cpu, entry, limit, batchcount);
+	return 0;
+}
+
+void cpu_array_remove(struct kmem_cache *s, int cpu)
+{
+	struct array_cache *ac = cpu_cache_own(s, cpu);
+	void **old = NULL;
+	unsigned int nr = 0;
+	int nid = -1;
+
+	if (ac) {
+		old = ac->entry;
+		nr = ac->avail;
+		nid = ac->nid;
+		ac->entry = NULL;
+		ac->avail = 0;
+		ac->capacity = 0;
+	}
+	cpu_cache_release(s, cpu);
+	if (old) {
+		objects_release(s, nid, old, nr);
+		free(old);
+	}
 }
 
 /*
@@ -74,7 +145,8 @@ int cache_tune_locked(struct kmem_cache *s, unsigned int limit, unsigned int bat
 		      unsigned int shared)
 {
 	unsigned int ncpu = nr_cpu_ids, nnode = nr_node_ids;
-	struct array_cache *cpu_new[ncpu], *node_new[nnode];
+	void **cpu_new[ncpu];
+	struct array_cache *node_new[nnode];
 	int cpu, nid;
 
 	memset(cpu_new, 0, sizeof(cpu_new));
@@ -83,7 +155,7 @@ int cache_tune_locked(struct kmem_cache *s, unsigned int limit, unsigned int bat
 		/* An offline CPU has no array until it comes up (slab_prepare_cpu). */
 		if (!cpu_online(cpu))
 			continue;
-		cpu_new[cpu] = array_alloc(limit, batchcount, slab_cpu_mem_node(cpu));
+		cpu_new[cpu] = malloc(limit * sizeof(void *));
 		if (!cpu_new[cpu])
 			goto fail;
 	}
@@ -95,16 +167,9 @@ int cache_tune_locked(struct kmem_cache *s, unsigned int limit, unsigned int bat
 			goto fail;
 	}
 
-	for (cpu = 0; cpu < (int)ncpu; cpu++) {
-		if (!cpu_new[cpu])
-			continue;
-		struct array_cache *old = cpu_cache_own(s, cpu);
-		if (old)
-			memcpy(cpu_new[cpu]->stats, old->stats, sizeof(old->stats));
-		cpu_cache_release(s, cpu, cpu_new[cpu]);
-		if (old)
-			array_release(s, old);
-	}
+	for (cpu = 0; cpu < (int)ncpu; cpu++)
+		if (cpu_new[cpu])
+			cpu_array_swap(s, cpu, cpu_new[cpu], limit, batchcount);
 	WRITE_ONCE(s->limit, limit);
 	WRITE_ONCE(s->batchcount, batchcount);
 	WRITE_ONCE(s->shared, shared);
@@ -133,11 +198,11 @@ fail:
 
 int cache_alloc_aliens(struct kmem_cache *s, int cpu)
 {
-	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+	struct cpu_cache_cold *cold = cpu_cold(s, cpu);
 	unsigned int nnode = nr_node_ids;
 	struct array_cache **alien;
 
-	if (nnode < 2 || slab_noaliencache || slot->alien)
+	if (nnode < 2 || slab_noaliencache || cold->alien)
 		return 0;
 	alien = calloc(nnode, sizeof(*alien));
 	if (!alien)
@@ -153,9 +218,9 @@ int cache_alloc_aliens(struct kmem_cache *s, int cpu)
 			return -ENOMEM;
 		}
 	}
-	umutex_lock(&slot->lock);
-	slot->alien = alien;
-	umutex_unlock(&slot->lock);
+	umutex_lock(&cold->lock);
+	cold->alien = alien;
+	umutex_unlock(&cold->lock);
 	return 0;
 }
 
@@ -197,16 +262,20 @@ void cache_free_struct(struct kmem_cache *s)
 {
 	free(s->memcg_params.children);
 	if (s->cpu_slot) {
-		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
-			struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
-
-			free(slot->ac);
-			for (unsigned int nid = 0; slot->alien && nid < nr_node_ids; nid++)
-				free(slot->alien[nid]);
-			free(slot->alien);
-			umutex_destroy(&slot->lock);
-		}
+		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
+			free(s->cpu_slot[cpu].ac.entry);
 		free(s->cpu_slot);
+	}
+	if (s->cpu_cold) {
+		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
+			struct cpu_cache_cold *cold = &s->cpu_cold[cpu];
+
+			for (unsigned int nid = 0; cold->alien && nid < nr_node_ids; nid++)
+				free(cold->alien[nid]);
+			free(cold->alien);
+			umutex_destroy(&cold->lock);
+		}
+		free(s->cpu_cold);
 	}
 	for (int nid = 0; nid < USLAB_MAX_NUMNODES; nid++) {
 		if (!s->node[nid])
@@ -256,11 +325,14 @@ struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsi
 	if (!s->name || slab_calculate_layout(s) < 0)
 		goto fail;
 
-	if (posix_memalign((void **)&s->cpu_slot, CACHE_LINE, nr_cpu_ids * sizeof(*s->cpu_slot)))
+	if (posix_memalign((void **)&s->cpu_slot, CACHE_LINE, nr_cpu_ids * sizeof(*s->cpu_slot)) ||
+	    posix_memalign((void **)&s->cpu_cold, CACHE_LINE, nr_cpu_ids * sizeof(*s->cpu_cold)))
 		goto fail_nomem;
 	memset(s->cpu_slot, 0, nr_cpu_ids * sizeof(*s->cpu_slot));
+	memset(s->cpu_cold, 0, nr_cpu_ids * sizeof(*s->cpu_cold));
 	for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		umutex_init(&s->cpu_slot[cpu].lock, LOCK_CPU_ARRAY);
+		s->cpu_slot[cpu].ac.closed = ARRAY_ABSENT;
+		umutex_init(&s->cpu_cold[cpu].lock, LOCK_CPU_ARRAY);
 		if (cpu_online((int)cpu) && cache_alloc_aliens(s, (int)cpu) < 0)
 			goto fail_nomem;
 	}

@@ -68,7 +68,7 @@ static void fork_cache_arrays(enum fork_phase phase)
 
 	list_for_each_entry(s, &slab_caches, list)
 		for (unsigned int cpu = 0; cpu < nr_cpu_ids; cpu++)
-			umutex_fork(&s->cpu_slot[cpu].lock, phase);
+			umutex_fork(&cpu_cold(s, cpu)->lock, phase);
 }
 
 static void (*const fork_steps[])(enum fork_phase) = {

@@ -127,45 +127,45 @@ USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct sla
 {
 	void *batch[SLAB_MAX_BATCH];
 	int cpu = topology_current_cpu();
-	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+	struct cpu_cache_cold *cold = cpu_cold(s, cpu);
 	struct array_cache *ac = cpu_cache_own(s, cpu);
 	unsigned int nr;
 	int nid;
 
 	if (likely(ac && slab->nid == ac->nid)) {
 		if (ac->avail < ac->limit) {
-			ac->stats[STAT_FREE_HIT]++;
+			ac->free_hits++;
 			ac->entry[ac->avail++] = objp;
-			cpu_cache_release(s, cpu, ac);
+			cpu_cache_release(s, cpu);
 			return;
 		}
 		/* cache_flusharray: the oldest batchcount entries leave. */
 		nr = MIN(ac->batchcount, ac->avail);
 		if (unlikely(nr == 0)) {
 			/* A closed array (limit 0: a dying tenant cache): straight to the node. */
-			cpu_cache_release(s, cpu, ac);
+			cpu_cache_release(s, cpu);
 			node_put_objects(s, slab->nid, &objp, 1, false);
 			return;
 		}
-		ac->stats[STAT_FREE_MISS]++;
+		cold->stats[STAT_FREE_MISS]++;
 		nid = ac->nid;
 		memcpy(batch, ac->entry, nr * sizeof(void *));
 		ac->avail -= nr;
 		memmove(ac->entry, &ac->entry[nr], ac->avail * sizeof(void *));
 		ac->entry[ac->avail++] = objp;
-		cpu_cache_release(s, cpu, ac);
+		cpu_cache_release(s, cpu);
 		node_put_objects(s, nid, batch, nr, true);
 		return;
 	}
 	/* No alien array for the CPU's home node while it borrows another node's memory. */
-	if (ac && slot->alien && slot->alien[slab->nid] && num_online_nodes() > 1) {
+	if (ac && cold->alien && cold->alien[slab->nid] && num_online_nodes() > 1) {
 		/* cache_free_alien: park it; a full alien array goes home at once. */
-		struct array_cache *alien = slot->alien[slab->nid];
+		struct array_cache *alien = cold->alien[slab->nid];
 
-		ac->stats[STAT_ALIEN_FREE]++;
+		cold->stats[STAT_ALIEN_FREE]++;
 		if (likely(alien->avail < alien->limit)) {
 			alien->entry[alien->avail++] = objp;
-			cpu_cache_release(s, cpu, ac);
+			cpu_cache_release(s, cpu);
 			return;
 		}
 		/* Once released, objp may be flushed and its slab reused: no slab reads after. */
@@ -174,11 +174,11 @@ USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct sla
 		memcpy(batch, alien->entry, nr * sizeof(void *));
 		alien->entry[0] = objp;
 		alien->avail = 1;
-		cpu_cache_release(s, cpu, ac);
+		cpu_cache_release(s, cpu);
 		node_put_objects(s, nid, batch, nr, true);
 		return;
 	}
-	cpu_cache_release(s, cpu, ac);
+	cpu_cache_release(s, cpu);
 	cache_stat_add(s, ac ? STAT_ALIEN_FREE : STAT_NODE_FREE, 1);
 	node_put_objects(s, slab->nid, &objp, 1, true);
 }

@@ -57,15 +57,14 @@ static void node_update_free_limit(struct kmem_cache *s, int nid, unsigned int c
 /* Empty and free @cpu's array and alien arrays of @s. */
 static void cache_release_cpu(struct kmem_cache *s, int cpu)
 {
-	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
-	struct array_cache *ac, **alien;
+	struct cpu_cache_cold *cold = cpu_cold(s, cpu);
+	struct array_cache **alien;
 
-	ac = cpu_cache_own(s, cpu);
-	alien = slot->alien;
-	slot->alien = NULL;
-	cpu_cache_release(s, cpu, NULL);
-	if (ac)
-		array_release(s, ac);
+	umutex_lock(&cold->lock);
+	alien = cold->alien;
+	cold->alien = NULL;
+	umutex_unlock(&cold->lock);
+	cpu_array_remove(s, cpu);
 	for (int nid = 0; alien && nid < (int)nr_node_ids; nid++)
 		if (alien[nid])
 			array_release(s, alien[nid]);
@@ -81,20 +80,17 @@ static int slab_prepare_cpu(unsigned int cpu)
 
 	umutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
-		struct array_cache *ac = array_alloc(s->limit, s->batchcount, nid);
-		if (!ac || cache_alloc_aliens(s, (int)cpu) < 0) {
-			free(ac);
+		bool has = cpu_cache_own(s, (int)cpu) != NULL;
+
+		cpu_cache_release(s, (int)cpu);
+		/* Already has one (registration on an online CPU). */
+		if (has)
+			continue;
+		if (cache_alloc_aliens(s, (int)cpu) < 0 ||
+		    cpu_array_install(s, (int)cpu, s->limit, s->batchcount) < 0) {
 			err = -ENOMEM;
 			break;
 		}
-		struct array_cache *cur = cpu_cache_own(s, (int)cpu);
-		if (cur) {
-			/* Already has one (registration on an online CPU). */
-			cpu_cache_release(s, (int)cpu, cur);
-			free(ac);
-			continue;
-		}
-		cpu_cache_release(s, (int)cpu, ac);
 		/* PREPARE runs before the CPU counts as online: count it here. */
 		node_update_free_limit(s, cpu_to_node((int)cpu), 1);
 
@@ -175,7 +171,7 @@ static unsigned long cache_drain_node(struct kmem_cache *s, int nid)
 		struct array_cache *ac = cpu_cache_own(s, cpu);
 		bool mine = ac && ac->nid == nid;
 
-		cpu_cache_release(s, cpu, ac);
+		cpu_cache_release(s, cpu);
 		if (mine)
 			drain_cpu_array(s, cpu, true);
 		drain_alien_arrays(s, cpu, nid, false);
@@ -214,7 +210,7 @@ static void cpus_move_mem_node(void)
 				ac->avail = 0;
 				ac->nid = nid;
 			}
-			cpu_cache_release(s, cpu, ac);
+			cpu_cache_release(s, cpu);
 			for (unsigned int done = 0; done < nr; done += SLAB_MAX_BATCH)
 				node_put_objects(s, old_nid, &old_objs[done],
 						 MIN(nr - done, (unsigned int)SLAB_MAX_BATCH), false);

@@ -246,7 +246,7 @@ static void memcg_deactivate_child_locked(struct kmem_cache *child)
 
 		if (ac)
 			ac->limit = 0;
-		cpu_cache_release(child, cpu, ac);
+		cpu_cache_release(child, cpu);
 	}
 	for (int nid = 0; nid < (int)nr_node_ids; nid++) {
 		struct kmem_cache_node *n = child->node[nid];

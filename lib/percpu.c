@@ -6,20 +6,22 @@
  * rseq mode (x86-64, real topology whose CPU ids are the OS's, glibc's rseq
  * registration present, membarrier RSEQ fences available): the fast pop/push
  * is a restartable sequence on the array of the CPU the thread runs on (see
- * slab.h): no lock, no atomic read-modify-write. Everything else "owns" the
- * array first: under the slot's mutex it takes slot->ac out of the slot
- * (NULL), so no new sequence can use it, and makes sure no sequence still
- * runs on it. On its own CPU the take is itself a restartable sequence: once
- * it commits, any other thread that was inside a sequence on that CPU was
- * preempted and will restart, seeing NULL. For another CPU (reaper, hotplug,
- * shrink, tune, a thread acting as an emulated CPU) the take is an atomic
- * exchange followed by membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+ * slab.h): no lock, no atomic read-modify-write. A sequence uses an array
+ * only while its @closed is ARRAY_OPEN. Everything else "owns" the array
+ * first: under the CPU's slot lock it closes the array (ARRAY_OWNED), so no
+ * new sequence can use it, and makes sure no sequence still runs on it. On
+ * its own CPU the close is itself a restartable sequence: once it commits,
+ * any other thread that was inside a sequence on that CPU was preempted and
+ * will restart, seeing the array closed. For another CPU (reaper, hotplug,
+ * shrink, tune, a thread acting as an emulated CPU) the close is a store
+ * followed by membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
  * MEMBARRIER_CMD_FLAG_CPU, cpu), which restarts any sequence running there.
- * The owner puts the array back with a release store and drops the mutex.
+ * The owner opens the array again with a release store and drops the lock;
+ * an array without entries (its CPU offline) stays ARRAY_ABSENT.
  *
  * locked mode (any other case: synthetic machines, other architectures, no
  * membarrier, ThreadSanitizer builds, USLAB_RSEQ=0): every access, fast or
- * not, holds the slot's mutex, and owning is just taking it.
+ * not, holds the slot lock, and owning is just taking it.
  */
 #include "lib/slab.h"
 
@@ -72,24 +74,25 @@ void percpu_fence_all(void)
 
 struct array_cache *cpu_cache_own(struct kmem_cache *s, int cpu)
 {
-	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
-	struct array_cache *ac;
+	struct array_cache *ac = &s->cpu_slot[cpu].ac;
 
-	umutex_lock(&slot->lock);
+	umutex_lock(&cpu_cold(s, cpu)->lock);
+	if (!ac->entry)
+		return NULL;
 	if (!slab_rseq_mode)
-		return slot->ac;
-	if (topology_thread_cpu < 0 && rseq_take_own_cpu(slot, cpu, &ac))
 		return ac;
-	ac = __atomic_exchange_n(&slot->ac, NULL, __ATOMIC_ACQ_REL);
-	if (ac)
-		rseq_fence_cpu(cpu);
+	USLAB_ASSERT_INTERNAL(ac->closed == ARRAY_OPEN);
+	if (!topology_cpu_is_emulated() && rseq_close_own_cpu(ac, cpu))
+		return ac;
+	__atomic_store_n(&ac->closed, ARRAY_OWNED, __ATOMIC_SEQ_CST);
+	rseq_fence_cpu(cpu);
 	return ac;
 }
 
-void cpu_cache_release(struct kmem_cache *s, int cpu, struct array_cache *ac)
+void cpu_cache_release(struct kmem_cache *s, int cpu)
 {
-	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+	struct array_cache *ac = &s->cpu_slot[cpu].ac;
 
-	__atomic_store_n(&slot->ac, ac, __ATOMIC_RELEASE);
-	umutex_unlock(&slot->lock);
+	__atomic_store_n(&ac->closed, ac->entry ? ARRAY_OPEN : ARRAY_ABSENT, __ATOMIC_RELEASE);
+	umutex_unlock(&cpu_cold(s, cpu)->lock);
 }

@@ -33,12 +33,12 @@ bool drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 
 		struct array_cache *ac = cpu_cache_own(s, cpu);
 		if (!ac || !ac->avail) {
-			cpu_cache_release(s, cpu, ac);
+			cpu_cache_release(s, cpu);
 			return false;
 		}
 		if (!force && ac->touched) {
 			ac->touched = 0;
-			cpu_cache_release(s, cpu, ac);
+			cpu_cache_release(s, cpu);
 			return true;
 		}
 		if (force) {
@@ -54,7 +54,7 @@ bool drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 		memmove(ac->entry, &ac->entry[tofree], ac->avail * sizeof(void *));
 		nid = ac->nid;
 		left = ac->avail;
-		cpu_cache_release(s, cpu, ac);
+		cpu_cache_release(s, cpu);
 
 		node_put_objects(s, nid, batch, tofree, false);
 		if (!force || !left)
@@ -64,7 +64,7 @@ bool drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 
 void drain_alien_arrays(struct kmem_cache *s, int cpu, int nid, bool trylock)
 {
-	struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+	struct cpu_cache_cold *cold = cpu_cold(s, cpu);
 	void *batch[ALIEN_LIMIT];
 
 	for (int i = 0; i < (int)nr_node_ids; i++) {
@@ -73,18 +73,18 @@ void drain_alien_arrays(struct kmem_cache *s, int cpu, int nid, bool trylock)
 		if (nid != NUMA_NO_NODE && i != nid)
 			continue;
 		if (trylock) {
-			if (!umutex_trylock(&slot->lock))
+			if (!umutex_trylock(&cold->lock))
 				return;
 		} else {
-			umutex_lock(&slot->lock);
+			umutex_lock(&cold->lock);
 		}
-		struct array_cache *alien = slot->alien ? slot->alien[i] : NULL;
+		struct array_cache *alien = cold->alien ? cold->alien[i] : NULL;
 		if (alien && alien->avail) {
 			nr = alien->avail;
 			memcpy(batch, alien->entry, nr * sizeof(void *));
 			alien->avail = 0;
 		}
-		umutex_unlock(&slot->lock);
+		umutex_unlock(&cold->lock);
 		if (nr)
 			node_put_objects(s, i, batch, nr, true);
 	}
@@ -146,18 +146,17 @@ static int reap_node;
  * another CPU's array costs a membarrier() that interrupts that CPU, so the
  * pass first peeks: an empty array is left alone, and a touched one only
  * loses its touched mark (a racy store: the worst case is one pass that
- * drains an array in use a little early). The arrays cannot be freed
- * meanwhile: tune and CPU hotplug are excluded by the pass's locks. In
+ * drains an array in use a little early). A closed array (owned, or its
+ * CPU offline) is left for later. In
  * locked mode owning is only taking an uncontended mutex.
  */
 static bool reap_wants_array(struct kmem_cache *s, int cpu, bool *cached)
 {
-	struct array_cache *ac;
+	struct array_cache *ac = &s->cpu_slot[cpu].ac;
 
 	if (!slab_rseq_mode)
 		return true;
-	ac = __atomic_load_n(&s->cpu_slot[cpu].ac, __ATOMIC_ACQUIRE);
-	if (!ac || !READ_ONCE(ac->avail))
+	if (__atomic_load_n(&ac->closed, __ATOMIC_ACQUIRE) != ARRAY_OPEN || !READ_ONCE(ac->avail))
 		return false;
 	*cached = true;
 	if (READ_ONCE(ac->touched)) {

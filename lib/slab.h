@@ -78,10 +78,21 @@ enum slab_stat_item {
 /* ---- structures ------------------------------------------------------------ */
 
 /*
- * struct array_cache - a LIFO stack of free objects. Per CPU it is protected
- * by its cpu_cache_slot's lock; as a node's shared array by the node's
- * list_lock. Invariant: avail <= limit; every entry is a free object of the
- * cache on the array's node, counted as in use by its slab.
+ * struct array_cache - a LIFO stack of free objects, its header in one cache
+ * line. A CPU's array is the header itself, in the CPU's cpu_cache_slot: the
+ * fast path computes the slot from the CPU number and reads avail, limit,
+ * nid and the entries pointer from one line, with no pointer to chase first.
+ * A node's shared array and a CPU's alien arrays are allocated with their
+ * entries just after the header.
+ *
+ * A CPU's array is protected by the CPU's slot lock (cpu_cache_cold.lock)
+ * and, in rseq mode, by @closed as well: a restartable sequence uses the
+ * array only while it is ARRAY_OPEN, and whoever takes the lock closes it
+ * (lib/percpu.c) before touching it. A node's shared array is protected by
+ * the node's list_lock, an alien array by its CPU's slot lock.
+ * Invariant: avail <= limit <= capacity; every entry is a free object of the
+ * cache on the array's node, counted as in use by its slab; a CPU's array
+ * has entry == NULL exactly when the CPU is offline (then ARRAY_ABSENT).
  */
 struct array_cache {
 	unsigned int avail;
@@ -89,20 +100,33 @@ struct array_cache {
 	unsigned int batchcount;
 	unsigned int touched;   /* used since the reaper last looked */
 	int nid;                /* node of every object here */
-	unsigned long stats[NR_SLAB_STATS]; /* per-CPU counters (CPU arrays only) */
-	void *entry[];
+	unsigned int closed;    /* CPU arrays: ARRAY_OPEN, ARRAY_OWNED or ARRAY_ABSENT */
+	void **entry;           /* [capacity] */
+	unsigned long alloc_hits; /* CPU arrays: allocations the array served */
+	unsigned long free_hits;  /* CPU arrays: frees the array took */
+	unsigned int capacity;    /* entries @entry has room for */
+} __attribute__((aligned(CACHE_LINE)));
+
+_Static_assert(sizeof(struct array_cache) == CACHE_LINE, "an array's header is one line");
+
+enum array_state { ARRAY_OPEN, ARRAY_OWNED, ARRAY_ABSENT };
+
+/* What the fast path reaches for CPU @cpu of cache @s: s->cpu_slot[cpu]. */
+struct cpu_cache_slot {
+	struct array_cache ac;
 };
 
+_Static_assert(sizeof(struct cpu_cache_slot) == CACHE_LINE, "slot index is cpu << 6");
+
 /*
- * struct cpu_cache_slot - how a CPU reaches its array_cache. The accessor
- * pair cpu_cache_begin()/cpu_cache_end() is the only way in, so that the
- * protection (a mutex today) can be swapped for restartable sequences.
+ * struct cpu_cache_cold - the rest of a CPU's state in a cache, on lines of
+ * its own so that the fast path's line is not shared with a lock.
  */
-struct cpu_cache_slot {
-	struct umutex lock;        /* level LOCK_CPU_ARRAY */
-	struct array_cache *ac;    /* lock; replaced by tune, NULL while the CPU is offline */
-	struct array_cache **alien; /* lock; [nr_node_ids] frees of other nodes' objects,
-				      * NULL when alien caches are off; alien[own node] NULL */
+struct cpu_cache_cold {
+	struct umutex lock;          /* level LOCK_CPU_ARRAY: the slot, the alien arrays, @stats */
+	struct array_cache **alien;  /* lock; [nr_node_ids] frees of other nodes' objects, NULL
+				      * when alien caches are off; alien[own node] NULL */
+	unsigned long stats[NR_SLAB_STATS]; /* lock; the hits are in the array */
 } __attribute__((aligned(CACHE_LINE)));
 
 typedef uint16_t freelist_idx_t;
@@ -172,13 +196,18 @@ struct memcg_cache_params {
 };
 
 struct kmem_cache {
-	/* hot: read by every alloc/free */
+	/* hot: read by every alloc/free, in the first cache line */
 	struct cpu_cache_slot *cpu_slot;    /* [nr_cpu_ids], constant pointer */
 	unsigned int size;                  /* object stride (aligned object_size) */
 	unsigned int object_size;           /* size asked for */
 	slab_flags_t flags;                 /* public flags plus CFLGS_* */
 	unsigned int num;                   /* objects per slab */
-	struct kmem_cache_node *node[USLAB_MAX_NUMNODES]; /* NULL for absent nodes */
+	uint64_t reciprocal_size;           /* ceil(2^64 / size) */
+	unsigned int obj_offset;            /* object start inside its slot (red zone 1) */
+	unsigned int first_obj;             /* on-slab: first object of an uncoloured slab, from the page */
+	unsigned int state_offset;          /* on-slab: state bytes, from the page */
+	bool state_inline;                  /* one-page on-slab slabs: state byte found from the address */
+	bool tool_hooks;                    /* Valgrind or ASan see this cache's objects */
 
 	/* tunables: slab_mutex; read without it on the paths (READ_ONCE) */
 	unsigned int limit;
@@ -191,14 +220,11 @@ struct kmem_cache {
 	unsigned int colour;                /* colours available */
 	unsigned int colour_off;            /* bytes per colour */
 	unsigned int mgmt_size;             /* struct slab + freelist + state bytes */
-	unsigned int obj_offset;            /* object start inside its slot (red zone 1) */
 	unsigned int rz2_offset;            /* red zone 2, from the object start */
 	unsigned int track_offset;          /* alloc/free tracks, from the object start */
-	uint64_t reciprocal_size;           /* ceil(2^64 / size) */
-	bool state_inline;                  /* one-page on-slab slabs: state byte found from the address */
-	unsigned int first_obj;             /* on-slab: first object of an uncoloured slab, from the page */
-	unsigned int state_offset;          /* on-slab: state bytes, from the page */
 	void (*ctor)(void *);
+
+	struct cpu_cache_cold *cpu_cold;    /* [nr_cpu_ids], constant pointer */
 
 	/* management: slab_mutex */
 	char *name;
@@ -207,8 +233,11 @@ struct kmem_cache {
 
 	unsigned long stats[NR_SLAB_STATS]; /* relaxed atomics */
 	struct memcg_cache_params memcg_params;
-	bool tool_hooks;                    /* Valgrind or ASan see this cache's objects */
+	struct kmem_cache_node *node[USLAB_MAX_NUMNODES]; /* NULL for absent nodes; see cache_node() */
 };
+
+_Static_assert(offsetof(struct kmem_cache, tool_hooks) < CACHE_LINE,
+	       "the fields of the fast path share the first cache line");
 
 #define CFLGS_MEMCG_CHILD 0x20000000u /* a tenant's child cache */
 
@@ -225,9 +254,14 @@ void slab_unlock_all(void);
 /* Create a cache (kmalloc caches use this at init); slab_mutex held. */
 struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsigned int align,
 				       slab_flags_t flags, void (*ctor)(void *));
+/* A shared or alien array with its entries (not a CPU's: those live in their slots). */
 struct array_cache *array_alloc(unsigned int entries, unsigned int batchcount, int nid);
 /* Return the objects of an array nobody else reaches to their node, and free it. */
 void array_release(struct kmem_cache *s, struct array_cache *ac);
+/* Give CPU @cpu an empty array of @limit entries (replacing any): 0 or -ENOMEM. */
+int cpu_array_install(struct kmem_cache *s, int cpu, unsigned int limit, unsigned int batchcount);
+/* Take CPU @cpu's array away (its objects back to their node): the CPU went down. */
+void cpu_array_remove(struct kmem_cache *s, int cpu);
 struct kmem_cache_node *node_alloc(void);
 /* Allocate @cpu's alien arrays of @s (none on one node or with USLAB_NOALIENCACHE); 0 or -ENOMEM. */
 int cache_alloc_aliens(struct kmem_cache *s, int cpu);
@@ -334,22 +368,27 @@ static inline uintptr_t pagemap_lookup(const void *addr)
 /* ---- per-CPU access (lib/percpu.c) ------------------------------------------- */
 
 extern bool slab_rseq_mode;       /* restartable sequences protect the fast path */
-extern unsigned int nr_cpu_ids_cached;   /* nr_cpu_ids, read by the rseq fast path */
+extern unsigned int nr_cpu_ids_cached;   /* nr_cpu_ids, read by the sequences */
 void percpu_init(void);
+
+static inline struct cpu_cache_cold *cpu_cold(const struct kmem_cache *s, int cpu)
+{
+	return &s->cpu_cold[cpu];
+}
 
 /*
  * cpu_cache_own - exclusive use of CPU @cpu's array of @s
  *
  * Return: the array (NULL when the CPU has none: it is offline) with the
- * slot's mutex held; no other thread touches it until cpu_cache_release().
+ * CPU's slot lock held and, in rseq mode, the array closed to restartable
+ * sequences; no other thread touches it until cpu_cache_release(). The owner
+ * may also install or remove the CPU's array (set or clear its @entry).
  */
 struct array_cache *cpu_cache_own(struct kmem_cache *s, int cpu);
-/* Give the array back (or install @ac, possibly NULL, as the CPU's new array). */
-void cpu_cache_release(struct kmem_cache *s, int cpu, struct array_cache *ac);
+/* Give CPU @cpu's array back (open again if it has entries) and drop the slot lock. */
+void cpu_cache_release(struct kmem_cache *s, int cpu);
 /* Restart every restartable sequence running now (no-op in locked mode). */
 void percpu_fence_all(void);
-
-_Static_assert(sizeof(struct cpu_cache_slot) == CACHE_LINE, "slot index is cpu << 6");
 
 #if defined(__x86_64__) && defined(__has_include)
 #if __has_include(<sys/rseq.h>)
@@ -368,8 +407,9 @@ _Static_assert(sizeof(struct cpu_cache_slot) == CACHE_LINE, "slot index is cpu <
  * (start, length, abort address) in the thread's rseq area, reads cpu_id,
  * and ends with one committing store; if the thread is preempted, migrated
  * or signalled inside, the kernel resumes it at the abort handler, which is
- * preceded by glibc's signature. Results are written through pointers before
- * the commit, which is harmless when the sequence restarts.
+ * preceded by glibc's signature. Values are produced into registers (asm
+ * goto outputs) and are meaningful only when the sequence falls through; an
+ * early-clobber output keeps the inputs intact for the retry after an abort.
  */
 #define RSEQ_ASM_DEFINE(start, post, abort)                                   \
 	".pushsection __rseq_cs, \"aw\"\n\t"                                  \
@@ -388,62 +428,59 @@ _Static_assert(sizeof(struct cpu_cache_slot) == CACHE_LINE, "slot index is cpu <
 	"jmp %l[" #label "]\n\t"                                              \
 	".popsection\n\t"
 
-/*
- * The end of a pop, from the array in %rcx: fail when empty, else write the
- * newest entry to *out, mark the array touched, count a hit, and commit the
- * new avail (label 2 ends the sequence).
- */
-#define RSEQ_ASM_POP_COMMIT                                                   \
-	"movl %c[off_avail](%%rcx), %%eax\n\t"                                 \
-	"testl %%eax, %%eax\n\t"                                               \
-	"jz %l[fail]\n\t"                                                      \
-	"subl $1, %%eax\n\t"                                                   \
-	"movq %c[off_entry](%%rcx, %%rax, 8), %%rdx\n\t"                       \
-	"movq %%rdx, (%[out])\n\t"                                             \
-	"movl $1, %c[off_touched](%%rcx)\n\t"                                  \
-	"addq $1, %c[off_hits](%%rcx)\n\t"                                     \
-	"movl %%eax, %c[off_avail](%%rcx)\n\t"                                 \
-	"2:\n\t"
-/*
- * The start of a sequence on the current CPU's array of a cache whose slots
- * are in %[slots]: read cpu_id (fail past nr_cpu_ids), load the CPU's
- * array_cache into %rcx (fail when the CPU has none).
- */
-#define RSEQ_ASM_CPU_ARRAY                                                    \
+/* cpu_id times the slot size into %rax, failing past nr_cpu_ids. */
+#define RSEQ_ASM_CPU_ID                                                        \
 	"1:\n\t"                                                                \
 	"movl 4(%[rs]), %%eax\n\t"                                             \
 	"cmpl %[ncpu], %%eax\n\t"                                              \
 	"jae %l[fail]\n\t"                                                     \
-	"shlq $6, %%rax\n\t"                                                   \
-	"movq %c[off_ac](%[slots], %%rax), %%rcx\n\t"                          \
-	"testq %%rcx, %%rcx\n\t"                                               \
-	"jz %l[fail]\n\t"
-#define RSEQ_POP_OPERANDS                                                     \
+	"shlq $6, %%rax\n\t"
+/*
+ * The pop from the open array whose slot is in %rcx: fail when closed or
+ * empty, else the newest entry into %[obj], mark the array touched, count a
+ * hit and commit the new avail (label 2 ends the sequence).
+ */
+#define RSEQ_ASM_POP_COMMIT                                                    \
+	"cmpl $0, %c[off_closed](%%rcx)\n\t"                                   \
+	"jne %l[fail]\n\t"                                                     \
+	"movl %c[off_avail](%%rcx), %%eax\n\t"                                 \
+	"testl %%eax, %%eax\n\t"                                               \
+	"jz %l[fail]\n\t"                                                      \
+	"subl $1, %%eax\n\t"                                                   \
+	"movq %c[off_entry](%%rcx), %%rdx\n\t"                                 \
+	"movq (%%rdx, %%rax, 8), %[obj]\n\t"                                   \
+	"movl $1, %c[off_touched](%%rcx)\n\t"                                  \
+	"addq $1, %c[off_hits](%%rcx)\n\t"                                     \
+	"movl %%eax, %c[off_avail](%%rcx)\n\t"                                 \
+	"2:\n\t"
+#define RSEQ_ARRAY_OPERANDS                                                   \
+	[off_closed] "i"(offsetof(struct array_cache, closed)),               \
 	[off_avail] "i"(offsetof(struct array_cache, avail)),                 \
-	[off_touched] "i"(offsetof(struct array_cache, touched)),             \
-	[off_hits] "i"(offsetof(struct array_cache, stats[STAT_ALLOC_HIT])),  \
 	[off_entry] "i"(offsetof(struct array_cache, entry))
+#define RSEQ_POP_OPERANDS                                                     \
+	RSEQ_ARRAY_OPERANDS,                                                  \
+	[off_touched] "i"(offsetof(struct array_cache, touched)),             \
+	[off_hits] "i"(offsetof(struct array_cache, alloc_hits))
 
 static inline USLAB_ALWAYS_INLINE struct rseq *rseq_area(void)
 {
 	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
 }
 
-/* Pop the newest object of the current CPU's array; NULL: empty or no array. */
+/* Pop the newest object of the current CPU's array; NULL: empty, closed or no array. */
 static inline USLAB_ALWAYS_INLINE void *rseq_pop(struct kmem_cache *s)
 {
-	void *obj = NULL;
+	void *obj;
 
 retry:
 	__asm__ __volatile__ goto(
 		RSEQ_ASM_DEFINE(1, 2, 4)
-		RSEQ_ASM_CPU_ARRAY
+		RSEQ_ASM_CPU_ID
+		"leaq (%[slots], %%rax), %%rcx\n\t"
 		RSEQ_ASM_POP_COMMIT
 		RSEQ_ASM_ABORT(4, abort)
-		:
-		: [rs] "r"(rseq_area()), [slots] "r"(s->cpu_slot), [out] "r"(&obj),
-		  [ncpu] "r"(nr_cpu_ids_cached),
-		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac)),
+		: [obj] "=&r"(obj)
+		: [rs] "r"(rseq_area()), [slots] "r"(s->cpu_slot), [ncpu] "r"(nr_cpu_ids_cached),
 		  RSEQ_POP_OPERANDS
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, fail);
@@ -454,19 +491,23 @@ fail:
 	return NULL;
 }
 
-/* Push @obj (of node @nid) on the current CPU's array; false: full, wrong node or no array. */
+/* Push @obj (of node @nid) on the current CPU's array; false: full, wrong node, closed or no array. */
 static inline USLAB_ALWAYS_INLINE bool rseq_push(struct kmem_cache *s, void *obj, int nid)
 {
 retry:
 	__asm__ __volatile__ goto(
 		RSEQ_ASM_DEFINE(1, 2, 4)
-		RSEQ_ASM_CPU_ARRAY
+		RSEQ_ASM_CPU_ID
+		"leaq (%[slots], %%rax), %%rcx\n\t"
+		"cmpl $0, %c[off_closed](%%rcx)\n\t"
+		"jne %l[fail]\n\t"
 		"cmpl %[nid], %c[off_nid](%%rcx)\n\t"
 		"jne %l[fail]\n\t"
 		"movl %c[off_avail](%%rcx), %%eax\n\t"
 		"cmpl %c[off_limit](%%rcx), %%eax\n\t"
 		"jae %l[fail]\n\t"
-		"movq %[obj], %c[off_entry](%%rcx, %%rax, 8)\n\t"
+		"movq %c[off_entry](%%rcx), %%rdx\n\t"
+		"movq %[obj], (%%rdx, %%rax, 8)\n\t"
 		"addq $1, %c[off_hits](%%rcx)\n\t"
 		"addl $1, %%eax\n\t"
 		"movl %%eax, %c[off_avail](%%rcx)\n\t"
@@ -474,14 +515,11 @@ retry:
 		RSEQ_ASM_ABORT(4, abort)
 		:
 		: [rs] "r"(rseq_area()), [slots] "r"(s->cpu_slot), [obj] "r"(obj), [nid] "r"(nid),
-		  [ncpu] "r"(nr_cpu_ids_cached),
-		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac)),
+		  [ncpu] "r"(nr_cpu_ids_cached), RSEQ_ARRAY_OPERANDS,
 		  [off_nid] "i"(offsetof(struct array_cache, nid)),
-		  [off_avail] "i"(offsetof(struct array_cache, avail)),
 		  [off_limit] "i"(offsetof(struct array_cache, limit)),
-		  [off_hits] "i"(offsetof(struct array_cache, stats[STAT_FREE_HIT])),
-		  [off_entry] "i"(offsetof(struct array_cache, entry))
-		: "memory", "cc", "rax", "rcx"
+		  [off_hits] "i"(offsetof(struct array_cache, free_hits))
+		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, fail);
 	return true;
 abort:
@@ -498,15 +536,12 @@ fail:
  */
 static inline USLAB_ALWAYS_INLINE void *rseq_pop_child(struct kmem_cache *root, long id)
 {
-	void *obj = NULL;
+	void *obj;
 
 retry:
 	__asm__ __volatile__ goto(
 		RSEQ_ASM_DEFINE(1, 2, 4)
-		"1:\n\t"
-		"movl 4(%[rs]), %%eax\n\t"
-		"cmpl %[ncpu], %%eax\n\t"
-		"jae %l[fail]\n\t"
+		RSEQ_ASM_CPU_ID
 		"movq %c[off_children](%[root]), %%rcx\n\t"
 		"testq %%rcx, %%rcx\n\t"
 		"jz %l[fail]\n\t"
@@ -514,18 +549,14 @@ retry:
 		"testq %%rcx, %%rcx\n\t"
 		"jz %l[fail]\n\t"
 		"movq %c[off_slot](%%rcx), %%rcx\n\t"
-		"shlq $6, %%rax\n\t"
-		"movq %c[off_ac](%%rcx, %%rax), %%rcx\n\t"
-		"testq %%rcx, %%rcx\n\t"
-		"jz %l[fail]\n\t"
+		"addq %%rax, %%rcx\n\t"
 		RSEQ_ASM_POP_COMMIT
 		RSEQ_ASM_ABORT(4, abort)
-		:
-		: [rs] "r"(rseq_area()), [root] "r"(root), [id] "r"(id), [out] "r"(&obj),
+		: [obj] "=&r"(obj)
+		: [rs] "r"(rseq_area()), [root] "r"(root), [id] "r"(id),
 		  [ncpu] "r"(nr_cpu_ids_cached),
 		  [off_children] "i"(offsetof(struct kmem_cache, memcg_params.children)),
 		  [off_slot] "i"(offsetof(struct kmem_cache, cpu_slot)),
-		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac)),
 		  RSEQ_POP_OPERANDS
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, fail);
@@ -537,10 +568,12 @@ fail:
 }
 
 /*
- * Take @slot's array out of it from CPU @cpu itself; false when the thread is
- * not on @cpu (the caller then fences the CPU instead).
+ * Close CPU @cpu's open array (@ac, in its slot) from CPU @cpu itself; false
+ * when the thread is not on @cpu (the caller then fences the CPU instead).
+ * Once the store commits, any sequence of another thread that was running
+ * on @cpu has been preempted and restarts, seeing the array closed.
  */
-static inline bool rseq_take_own_cpu(struct cpu_cache_slot *slot, int cpu, struct array_cache **out)
+static inline bool rseq_close_own_cpu(struct array_cache *ac, int cpu)
 {
 retry:
 	__asm__ __volatile__ goto(
@@ -548,15 +581,13 @@ retry:
 		"1:\n\t"
 		"cmpl %[cpu], 4(%[rs])\n\t"
 		"jne %l[fail]\n\t"
-		"movq %c[off_ac](%[slot]), %%rcx\n\t"
-		"movq %%rcx, (%[out])\n\t"
-		"movq $0, %c[off_ac](%[slot])\n\t"
+		"movl %[owned], %c[off_closed](%[ac])\n\t"
 		"2:\n\t"
 		RSEQ_ASM_ABORT(4, abort)
 		:
-		: [rs] "r"(rseq_area()), [slot] "r"(slot), [out] "r"(out), [cpu] "r"(cpu),
-		  [off_ac] "i"(offsetof(struct cpu_cache_slot, ac))
-		: "memory", "cc", "rax", "rcx"
+		: [rs] "r"(rseq_area()), [ac] "r"(ac), [cpu] "r"(cpu), [owned] "i"(ARRAY_OWNED),
+		  [off_closed] "i"(offsetof(struct array_cache, closed))
+		: "memory", "cc", "rax"
 		: abort, fail);
 	return true;
 abort:
@@ -576,12 +607,18 @@ static inline USLAB_ALWAYS_INLINE bool rseq_push(struct kmem_cache *s, void *obj
 	(void)s, (void)obj, (void)nid;
 	return false;
 }
-static inline bool rseq_take_own_cpu(struct cpu_cache_slot *slot, int cpu, struct array_cache **out)
+static inline bool rseq_close_own_cpu(struct array_cache *ac, int cpu)
 {
-	(void)slot, (void)cpu, (void)out;
+	(void)ac, (void)cpu;
 	return false;
 }
 #endif
+
+/* The fast path uses restartable sequences: rseq mode and a thread on its real CPU. */
+static inline USLAB_ALWAYS_INLINE bool cpu_cache_rseq(void)
+{
+	return likely(slab_rseq_mode) && likely(!topology_cpu_is_emulated());
+}
 
 /*
  * cpu_cache_pop/cpu_cache_push - the fast path: the calling CPU's array,
@@ -594,16 +631,16 @@ static inline USLAB_ALWAYS_INLINE void *cpu_cache_pop(struct kmem_cache *s)
 	void *obj = NULL;
 	int cpu;
 
-	if (likely(slab_rseq_mode && topology_thread_cpu < 0))
+	if (cpu_cache_rseq())
 		return rseq_pop(s);
 	cpu = topology_current_cpu();
 	ac = cpu_cache_own(s, cpu);
 	if (likely(ac && ac->avail)) {
 		ac->touched = 1;
-		ac->stats[STAT_ALLOC_HIT]++;
+		ac->alloc_hits++;
 		obj = ac->entry[--ac->avail];
 	}
-	cpu_cache_release(s, cpu, ac);
+	cpu_cache_release(s, cpu);
 	return obj;
 }
 
@@ -613,16 +650,16 @@ static inline USLAB_ALWAYS_INLINE bool cpu_cache_push(struct kmem_cache *s, void
 	bool done = false;
 	int cpu;
 
-	if (likely(slab_rseq_mode && topology_thread_cpu < 0))
+	if (cpu_cache_rseq())
 		return rseq_push(s, obj, nid);
 	cpu = topology_current_cpu();
 	ac = cpu_cache_own(s, cpu);
 	if (likely(ac && ac->nid == nid && ac->avail < ac->limit)) {
-		ac->stats[STAT_FREE_HIT]++;
+		ac->free_hits++;
 		ac->entry[ac->avail++] = obj;
 		done = true;
 	}
-	cpu_cache_release(s, cpu, ac);
+	cpu_cache_release(s, cpu);
 	return done;
 }
 

@@ -64,19 +64,20 @@ int uslab_cache_info(struct kmem_cache *s, int node, struct uslab_cache_info *in
 	for (int i = 0; i < NR_SLAB_STATS; i++)
 		stats[i] = __atomic_load_n(&s->stats[i], __ATOMIC_RELAXED);
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++) {
-		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+		struct cpu_cache_cold *cold = cpu_cold(s, cpu);
 		struct array_cache *ac = cpu_cache_own(s, cpu);
 
-		if (ac) {
-			if (node == NUMA_NO_NODE || node == ac->nid)
-				info->cpu_avail += ac->avail;
-			for (int nid = 0; slot->alien && nid < (int)nr_node_ids; nid++)
-				if (slot->alien[nid] && (node == NUMA_NO_NODE || node == nid))
-					info->alien_avail += slot->alien[nid]->avail;
-			for (int i = 0; i < NR_SLAB_STATS; i++)
-				stats[i] += ac->stats[i];
-		}
-		cpu_cache_release(s, cpu, ac);
+		if (ac && (node == NUMA_NO_NODE || node == ac->nid))
+			info->cpu_avail += ac->avail;
+		for (int nid = 0; cold->alien && nid < (int)nr_node_ids; nid++)
+			if (cold->alien[nid] && (node == NUMA_NO_NODE || node == nid))
+				info->alien_avail += cold->alien[nid]->avail;
+		/* Hits stay with the slot when the CPU goes offline (its array does not). */
+		stats[STAT_ALLOC_HIT] += s->cpu_slot[cpu].ac.alloc_hits;
+		stats[STAT_FREE_HIT] += s->cpu_slot[cpu].ac.free_hits;
+		for (int i = 0; i < NR_SLAB_STATS; i++)
+			stats[i] += cold->stats[i];
+		cpu_cache_release(s, cpu);
 	}
 	info->alloc_hits = stats[STAT_ALLOC_HIT];
 	info->alloc_misses = stats[STAT_ALLOC_MISS];

@@ -118,6 +118,8 @@ static void validate_array(struct vctx *v, const struct array_cache *ac, const c
 
 	if (ac->avail > ac->limit)
 		vfail(v, "%s %d: avail %u > limit %u", what, id, ac->avail, ac->limit);
+	if (ac->limit > ac->capacity)
+		vfail(v, "%s %d: limit %u > capacity %u", what, id, ac->limit, ac->capacity);
 	for (unsigned int i = 0; i < ac->avail && i < ac->limit; i++) {
 		void *obj = ac->entry[i];
 		struct slab *slab = (struct slab *)pagemap_lookup(obj);
@@ -177,16 +179,16 @@ int uslab_cache_validate(struct kmem_cache *s)
 		umutex_unlock(&n->list_lock);
 	}
 	for (int cpu = 0; cpu < (int)nr_cpu_ids; cpu++) {
-		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
-
+		struct cpu_cache_cold *cold = cpu_cold(s, cpu);
 		struct array_cache *ac = cpu_cache_own(s, cpu);
+
 		if (ac)
 			validate_array(&v, ac, "cpu", cpu, &all, &nall, &cap);
-		for (int nid = 0; slot->alien && nid < (int)nr_node_ids; nid++)
-			if (slot->alien[nid])
-				validate_array(&v, slot->alien[nid], "alien array of cpu", cpu, &all,
+		for (int nid = 0; cold->alien && nid < (int)nr_node_ids; nid++)
+			if (cold->alien[nid])
+				validate_array(&v, cold->alien[nid], "alien array of cpu", cpu, &all,
 					       &nall, &cap);
-		cpu_cache_release(s, cpu, ac);
+		cpu_cache_release(s, cpu);
 	}
 	if (nall) {
 		qsort(all, nall, sizeof(void *), cmp_ptr);

@@ -286,7 +286,7 @@ START_TEST(test_double_free_after_flush_to_slab)
 	for (int i = 0; i < N / 2; i++)
 		kmem_cache_free(s, q[i]);
 	if (!TEST_UNDER_ASAN) {
-		struct array_cache *ac = s->cpu_slot[0].ac;
+		struct array_cache *ac = s->cpu_slot[0].ac.entry ? &s->cpu_slot[0].ac : NULL;
 
 		for (unsigned int i = 0; ac && i < ac->avail; i++)
 			ck_assert_ptr_ne(ac->entry[i], p);

@@ -248,7 +248,7 @@ static void check_homes(struct kmem_cache *s, unsigned long *cached_per_node)
 		umutex_unlock(&n->list_lock);
 	}
 	for_each_possible_cpu(cpu) {
-		struct cpu_cache_slot *slot = &s->cpu_slot[cpu];
+		struct cpu_cache_cold *slot = cpu_cold(s, cpu);
 		struct array_cache *ac = cpu_cache_own(s, cpu);
 
 		if (ac) {
@@ -274,7 +274,7 @@ static void check_homes(struct kmem_cache *s, unsigned long *cached_per_node)
 					    node);
 			cached[node] += alien->avail;
 		}
-		cpu_cache_release(s, cpu, ac);
+		cpu_cache_release(s, cpu);
 	}
 #undef BAD
 	ck_assert_msg(bad == 0, "%s: %lu misplaced: first: %s", uslab_cache_name(s), bad, first);
@@ -908,7 +908,7 @@ START_TEST(test_noaliencache)
 	init_machine(SPEC_4NODES, _i == 0);
 	s = make_cache("noalien-64", 64);
 	for_each_possible_cpu(cpu)
-		ck_assert_ptr_null(s->cpu_slot[cpu].alien);
+		ck_assert_ptr_null(cpu_cold(s, cpu)->alien);
 
 	set_cpu(node_cpu(0, 1));
 	for (int i = 0; i < 40; i++) {
@@ -955,7 +955,7 @@ START_TEST(test_alien_arrays_by_node_count)
 	init_machine(one ? machines[0].spec : machines[1].spec, false);
 	s = make_cache("aliens", 64);
 	for_each_possible_cpu(cpu) {
-		struct array_cache **alien = s->cpu_slot[cpu].alien;
+		struct array_cache **alien = cpu_cold(s, cpu)->alien;
 
 		if (one) {
 			ck_assert_ptr_null(alien);

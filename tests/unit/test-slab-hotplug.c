@@ -220,7 +220,7 @@ START_TEST(test_cpu_down_drains_array_and_lowers_free_limit)
 	ck_assert_uint_gt(b.cpu_avail, 0);
 	ck_assert_uint_gt(b.shared_avail, 0);
 	ck_assert_uint_eq(b.free_slabs, 0);
-	ck_assert_uint_eq(b.cpu_avail, s->cpu_slot[3].ac->avail);
+	ck_assert_uint_eq(b.cpu_avail, s->cpu_slot[3].ac.avail);
 	ck_assert_uint_eq(b.free_limit, expected_free_limit(s, 1));
 	ck_assert_int_eq(live(s), h.n);
 
@@ -234,8 +234,8 @@ START_TEST(test_cpu_down_drains_array_and_lowers_free_limit)
 	ck_assert_uint_eq(a.active_objs, b.active_objs - b.cpu_avail);
 	ck_assert_uint_eq(a.shared_avail, b.shared_avail); /* CPU 2 still uses it */
 	ck_assert_uint_eq(a.free_limit, b.free_limit - batch);
-	ck_assert_ptr_null(s->cpu_slot[3].ac);
-	ck_assert_ptr_null(s->cpu_slot[3].alien);
+	ck_assert_ptr_null(s->cpu_slot[3].ac.entry); /* the CPU has no array */
+	ck_assert_ptr_null(cpu_cold(s, 3)->alien);
 	ck_assert_int_eq(live(s), h.n);
 	VALIDATE(s);
 
@@ -348,10 +348,10 @@ START_TEST(test_cpu_up_recreates_arrays)
 	ck_assert_int_eq(cpu_up(3), 0);
 	ck_assert(cpu_online(3));
 	ck_assert_uint_eq(num_online_cpus(), 7);
-	ck_assert_ptr_nonnull(s->cpu_slot[3].ac);
-	ck_assert_int_eq(s->cpu_slot[3].ac->nid, 1);
+	ck_assert_ptr_nonnull(s->cpu_slot[3].ac.entry);
+	ck_assert_int_eq(s->cpu_slot[3].ac.nid, 1);
 	ck_assert_ptr_nonnull(s->node[1]->shared);
-	ck_assert_ptr_null(s->cpu_slot[2].ac);
+	ck_assert_ptr_null(s->cpu_slot[2].ac.entry); /* the CPU has no array */
 
 	act_as(3);
 	b = info_all(s);
@@ -536,8 +536,8 @@ START_TEST(test_cpu_up_failure_tears_slab_arrays_down)
 	ck_assert_uint_eq(st1.cpu_failed, st0.cpu_failed + 1);
 	ck_assert_uint_eq(st1.cpu_up, st0.cpu_up);
 	/* Slab's arrays for CPU 5 were torn down again, and node 2's shared array. */
-	ck_assert_ptr_null(s->cpu_slot[5].ac);
-	ck_assert_ptr_null(s->cpu_slot[5].alien);
+	ck_assert_ptr_null(s->cpu_slot[5].ac.entry); /* the CPU has no array */
+	ck_assert_ptr_null(cpu_cold(s, 5)->alien);
 	ck_assert_ptr_null(s->node[2]->shared);
 	ck_assert_uint_eq(info_node(s, 2).free_limit, (unsigned long)s->batchcount + s->num);
 	VALIDATE(s);
@@ -566,7 +566,7 @@ START_TEST(test_cpu_up_failure_tears_slab_arrays_down)
 	act_as(0);
 	ck_assert_int_eq(cpu_up(5), 0);
 	ck_assert(cpu_online(5));
-	ck_assert_ptr_nonnull(s->cpu_slot[5].ac);
+	ck_assert_ptr_nonnull(s->cpu_slot[5].ac.entry);
 	ck_assert_ptr_nonnull(s->node[2]->shared);
 	act_as(5);
 	b = info_all(s);
@@ -752,9 +752,9 @@ START_TEST(test_cpu_up_on_memoryless_node)
 	ck_assert_int_eq(cpu_down(6), 0);
 	ck_assert_int_eq(mem_node_offline(3), 0);
 	ck_assert_int_eq(cpu_up(6), 0);
-	ck_assert_ptr_nonnull(s->cpu_slot[6].ac);
-	ck_assert_int_ne(s->cpu_slot[6].ac->nid, 3);
-	ck_assert(node_online(s->cpu_slot[6].ac->nid));
+	ck_assert_ptr_nonnull(s->cpu_slot[6].ac.entry);
+	ck_assert_int_ne(s->cpu_slot[6].ac.nid, 3);
+	ck_assert(node_online(s->cpu_slot[6].ac.nid));
 
 	act_as(6);
 	for (int i = 0; i < 100; i++) {
@@ -771,7 +771,7 @@ START_TEST(test_cpu_up_on_memoryless_node)
 	/* Node back: CPU 6's array moves home, emptied of the other node's objects. */
 	act_as(0);
 	ck_assert_int_eq(mem_node_online(3), 0);
-	ck_assert_int_eq(s->cpu_slot[6].ac->nid, 3);
+	ck_assert_int_eq(s->cpu_slot[6].ac.nid, 3);
 	VALIDATE(s);
 	act_as(6);
 	p[0] = kmem_cache_alloc(s, GFP_KERNEL);
@@ -1077,7 +1077,7 @@ START_TEST(test_real_cpu_down_under_running_thread)
 	ck_assert_int_eq(cpu_down((unsigned int)c1), 0); /* from c1 itself */
 	ck_assert(!cpu_online(c1));
 	ck_assert_int_eq(smp_processor_id(), c1);
-	ck_assert_ptr_null(s->cpu_slot[c1].ac);
+	ck_assert_ptr_null(s->cpu_slot[c1].ac.entry); /* the CPU has no array */
 	b = info_all(s);
 	ck_assert_uint_eq(b.cpu_avail, 0); /* c0's array was never used */
 	for (int i = 0; i < 200; i++) {
@@ -1096,7 +1096,7 @@ START_TEST(test_real_cpu_down_under_running_thread)
 	VALIDATE(s);
 
 	ck_assert_int_eq(cpu_up((unsigned int)c1), 0);
-	ck_assert_ptr_nonnull(s->cpu_slot[c1].ac);
+	ck_assert_ptr_nonnull(s->cpu_slot[c1].ac.entry);
 	b = info_all(s);
 	p[0] = alloc_filled(s, GFP_KERNEL, NUMA_NO_NODE, 1);
 	p[1] = alloc_filled(s, GFP_KERNEL, NUMA_NO_NODE, 2);

@@ -76,7 +76,7 @@ static struct uslab_cache_info info_of(struct kmem_cache *s)
 
 static struct array_cache *cpu0_array(struct kmem_cache *s)
 {
-	return s->cpu_slot[0].ac;
+	return s->cpu_slot[0].ac.entry ? &s->cpu_slot[0].ac : NULL;
 }
 
 static int cmp_ptr(const void *a, const void *b)
