@@ -237,14 +237,22 @@ void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid)
 	return obj;
 }
 
-void *slab_alloc_node_slow(struct kmem_cache *s, gfp_t flags, int nid, const void *caller)
+USLAB_NOINLINE void *slab_alloc_node_slow(struct kmem_cache *s, gfp_t flags, int nid,
+					  const void *caller)
 {
 	return slab_alloc_node(s, flags, nid, caller);
 }
 
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t flags)
 {
-	return slab_alloc_node(s, flags, NUMA_NO_NODE, __builtin_return_address(0));
+	void *obj;
+
+	if (likely(s)) {
+		obj = slab_alloc_fast(s, flags);
+		if (likely(obj))
+			return obj;
+	}
+	return slab_alloc_node_slow(s, flags, NUMA_NO_NODE, __builtin_return_address(0));
 }
 
 void *kmem_cache_alloc_lru(struct kmem_cache *s, struct list_lru *lru, gfp_t flags)

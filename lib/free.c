@@ -188,7 +188,8 @@ void cache_free(struct kmem_cache *s, void *objp, struct slab *slab)
 	cache_free_fast(s, objp, slab);
 }
 
-void kmem_cache_free(struct kmem_cache *s, void *objp)
+/* The whole free of @objp to @s, checks and reports included. */
+static USLAB_NOINLINE void kmem_cache_free_slow(struct kmem_cache *s, void *objp, const void *caller)
 {
 	struct slab *slab;
 
@@ -198,23 +199,35 @@ void kmem_cache_free(struct kmem_cache *s, void *objp)
 		slab_report(NULL, objp, "kmem_cache_free: NULL cache");
 		return;
 	}
-	if (likely(s->state_inline)) {
+	slab = free_check_object(s, objp, "kmem_cache_free", true, caller);
+	if (likely(slab))
+		slab_free_checked(slab->cache, objp, slab);
+}
+
+USLAB_NOINLINE void slab_free_checked(struct kmem_cache *c, void *objp, struct slab *slab)
+{
+	if (unlikely(cache_is_child(c)))
+		memcg_cache_free(c, objp, slab);
+	else
+		cache_free(c, objp, slab);
+}
+
+void kmem_cache_free(struct kmem_cache *s, void *objp)
+{
+	struct slab *slab;
+
+	if (likely(s && s->fast_free)) {
 		slab = free_check_fast(s, objp, pagemap_lookup(objp));
 		if (likely(slab)) {
-			if (unlikely(cache_is_child(slab->cache)))
-				memcg_cache_free(slab->cache, objp, slab);
-			else
-				cache_free_fast(s, objp, slab);
+			/* A root's own object goes to its array; a child's, through memcg. */
+			if (likely(slab->cache == s) && likely(cpu_cache_rseq()) &&
+			    likely(rseq_push(s, objp, slab->nid)))
+				return;
+			slab_free_checked(slab->cache, objp, slab);
 			return;
 		}
 	}
-	slab = free_check_object(s, objp, "kmem_cache_free", true, __builtin_return_address(0));
-	if (unlikely(!slab))
-		return;
-	if (unlikely(cache_is_child(slab->cache)))
-		memcg_cache_free(slab->cache, objp, slab);
-	else
-		cache_free(slab->cache, objp, slab);
+	kmem_cache_free_slow(s, objp, __builtin_return_address(0));
 }
 
 void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)

@@ -333,6 +333,17 @@ void kvfree(const void *p)
 
 void *kmalloc(size_t size, gfp_t flags)
 {
+	/* The fast path: a plain class (accounted and reclaimable ones are not fast_alloc). */
+	if (likely(size - 1 < KMALLOC_MAX_SIZE)) {
+		struct kmem_cache *s = kmalloc_caches[KMALLOC_NORMAL][kmalloc_index(size)];
+
+		if (likely(s)) {
+			void *obj = slab_alloc_fast(s, flags);
+
+			if (likely(obj))
+				return obj;
+		}
+	}
 	return do_kmalloc(size, flags, NUMA_NO_NODE, RET_IP);
 }
 
@@ -368,40 +379,43 @@ void *kcalloc(size_t n, size_t size, gfp_t flags)
 	return do_kmalloc(bytes, flags | __GFP_ZERO, NUMA_NO_NODE, RET_IP);
 }
 
-void kfree(const void *p)
+/* The whole kfree() of @p whose page-map entry is @v: every kind of block, and the reports. */
+static USLAB_NOINLINE void kfree_slow(const void *p, uintptr_t v, const void *caller)
 {
-	uintptr_t v;
 	struct slab *slab;
 
 	if (unlikely(ZERO_OR_NULL_PTR(p)))
 		return;
-	v = pagemap_lookup(p);
-	if (likely(v == ((uintptr_t)p & ~(PAGE_SIZE - 1)) && v)) {
-		/* A one-page on-slab slab starts this page: the fast check, as in kmem_cache_free. */
-		struct kmem_cache *c = ((struct slab *)v)->cache;
-
-		if (likely(c->state_inline)) {
-			slab = free_check_fast(c, (void *)p, v);
-			if (likely(slab)) {
-				if (unlikely(cache_is_child(c)))
-					memcg_cache_free(c, (void *)p, slab);
-				else
-					cache_free_fast(c, (void *)p, slab);
-				return;
-			}
-		}
-	}
 	if (unlikely(v & PAGEMAP_LARGE)) {
 		kmalloc_large_free(p, v);
 		return;
 	}
-	slab = free_check_object(NULL, p, "kfree", true, __builtin_return_address(0));
-	if (unlikely(!slab))
-		return;
-	if (unlikely(cache_is_child(slab->cache)))
-		memcg_cache_free(slab->cache, (void *)p, slab);
-	else
-		cache_free(slab->cache, (void *)p, slab);
+	slab = free_check_object(NULL, p, "kfree", true, caller);
+	if (likely(slab))
+		slab_free_checked(slab->cache, (void *)p, slab);
+}
+
+void kfree(const void *p)
+{
+	uintptr_t v = pagemap_lookup(p);
+
+	/* A one-page on-slab slab starts this page: the fast check, as in kmem_cache_free. */
+	if (likely(v == ((uintptr_t)p & ~(PAGE_SIZE - 1)) && v)) {
+		struct kmem_cache *c = ((struct slab *)v)->cache;
+
+		if (likely(c->fast_free)) {
+			struct slab *slab = free_check_fast(c, (void *)p, v);
+
+			if (likely(slab)) {
+				if (likely(!cache_is_child(c)) && likely(cpu_cache_rseq()) &&
+				    likely(rseq_push(c, (void *)p, slab->nid)))
+					return;
+				slab_free_checked(c, (void *)p, slab);
+				return;
+			}
+		}
+	}
+	kfree_slow(p, v, __builtin_return_address(0));
 }
 
 /* USLAB_DEBUG asked for checks of the kmalloc caches (ksize reports then). */

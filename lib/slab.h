@@ -208,6 +208,8 @@ struct kmem_cache {
 	unsigned int state_offset;          /* on-slab: state bytes, from the page */
 	bool state_inline;                  /* one-page on-slab slabs: state byte found from the address */
 	bool tool_hooks;                    /* Valgrind or ASan see this cache's objects */
+	bool fast_alloc;                    /* allocations take slab_alloc_fast() (cache_set_fast) */
+	bool fast_free;                     /* frees take free_check_fast() (cache_set_fast) */
 
 	/* tunables: slab_mutex; read without it on the paths (READ_ONCE) */
 	unsigned int limit;
@@ -236,7 +238,7 @@ struct kmem_cache {
 	struct kmem_cache_node *node[USLAB_MAX_NUMNODES]; /* NULL for absent nodes; see cache_node() */
 };
 
-_Static_assert(offsetof(struct kmem_cache, tool_hooks) < CACHE_LINE,
+_Static_assert(offsetof(struct kmem_cache, fast_free) < CACHE_LINE,
 	       "the fields of the fast path share the first cache line");
 
 #define CFLGS_MEMCG_CHILD 0x20000000u /* a tenant's child cache */
@@ -701,6 +703,8 @@ struct slab *free_check_object(struct kmem_cache *s, const void *objp, const cha
 			       bool freeing, const void *caller);
 /* Free @objp (already checked) to @s. */
 void cache_free(struct kmem_cache *s, void *objp, struct slab *slab);
+/* Free @objp of @c, checked already (state byte cleared): to a child through memcg, else cache_free(). */
+void slab_free_checked(struct kmem_cache *c, void *objp, struct slab *slab);
 void *cache_alloc(struct kmem_cache *s, gfp_t flags);
 void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags);
 void cache_free_slow(struct kmem_cache *s, void *objp, struct slab *slab);
@@ -948,6 +952,40 @@ slab_alloc_node(struct kmem_cache *s, gfp_t flags, int nid, const void *caller)
 	return slab_post_alloc(s, obj, flags, caller);
 }
 
+/* The gfp bits a fast allocation may have: anything else takes slab_alloc_node(). */
+#define GFP_FAST_BITS (__GFP_BITS_MASK & ~(__GFP_ZERO | __GFP_ACCOUNT | __GFP_THISNODE))
+
+/* Mark @obj of @s allocated: its state byte, found from its address (s->state_inline). */
+static inline USLAB_ALWAYS_INLINE void slab_state_set_inline(const struct kmem_cache *s, void *obj,
+							     uint8_t state)
+{
+	uintptr_t base = (uintptr_t)obj & ~(PAGE_SIZE - 1);
+	uint64_t off = (uintptr_t)obj - base - s->first_obj;
+	uint64_t idx = (uint64_t)(((unsigned __int128)off * s->reciprocal_size) >> 64);
+
+	((uint8_t *)base)[s->state_offset + idx] = state;
+}
+
+/*
+ * slab_alloc_fast - the allocation fast path: a cache whose objects need
+ * nothing but their state byte (s->fast_alloc), plain gfp flags, no fault
+ * injection, rseq mode, and an object in the CPU's array. Return: the object, or NULL
+ * when the caller must take slab_alloc_node() (which does everything again).
+ */
+static inline USLAB_ALWAYS_INLINE void *slab_alloc_fast(struct kmem_cache *s, gfp_t flags)
+{
+	void *obj;
+
+	/* Locked mode takes slab_alloc_node(): its calls would cost every caller a stack frame. */
+	if (unlikely(!s->fast_alloc || (flags & ~GFP_FAST_BITS) || fault_slab_active ||
+		     !cpu_cache_rseq()))
+		return NULL;
+	obj = rseq_pop(s);
+	if (likely(obj))
+		slab_state_set_inline(s, obj, OBJ_ALLOCATED);
+	return obj;
+}
+
 /*
  * The common case of kmem_cache_free() and kfree(): a one-page on-slab slab of @s (or of
  * one of its children, which share its layout). The state byte's address
@@ -972,7 +1010,7 @@ static inline USLAB_ALWAYS_INLINE struct slab *free_check_fast(struct kmem_cache
 		return NULL;
 	if (unlikely(idx >= s->num ||
 		     (uintptr_t)objp != (uintptr_t)slab->s_mem + idx * s->size + s->obj_offset ||
-		     *state != OBJ_ALLOCATED || (s->flags & SLAB_DEBUG_FLAGS) || s->tool_hooks))
+		     *state != OBJ_ALLOCATED))
 		return NULL;
 	*state = OBJ_FREE;
 	return slab;
