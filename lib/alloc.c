@@ -165,16 +165,42 @@ static USLAB_NOINLINE void *cache_alloc_refill(struct kmem_cache *s, gfp_t flags
 	return obj;
 }
 
-/* The array was empty (or the CPU has none): refill it, or go to the node. */
-USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
+/* One object of node @nid straight from its lists, or the nearest node's (not __GFP_THISNODE). */
+static void *node_alloc_one(struct kmem_cache *s, gfp_t flags, int nid)
+{
+	void *obj;
+
+	if (cache_node(s, nid) && node_online(nid) &&
+	    node_take_objects(s, nid, flags, &obj, 1, true)) {
+		cache_stat_add(s, STAT_NODE_ALLOC, 1);
+		return obj;
+	}
+	obj = (flags & __GFP_THISNODE) ? NULL : alloc_fallback(s, flags, nid);
+	if (!obj)
+		errno = ENOMEM;
+	return obj;
+}
+
+/*
+ * The array was empty (or the CPU has none, or it holds another node's
+ * objects than the @nid asked for): refill it, or go to the node. The array
+ * is owned while its node is compared, so hotplug moving the CPU to another
+ * node cannot slip an object of the wrong node in between.
+ */
+USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags, int want_nid)
 {
 	int cpu = topology_current_cpu();
 	struct array_cache *ac = cpu_cache_own(s, cpu);
 	unsigned int want = 1;
+	bool grow = false;
 	void *obj = NULL;
 	int nid;
 
 	slab_charge_refused = false; /* a new allocation: its own charge */
+	if (want_nid != NUMA_NO_NODE && (!ac || ac->nid != want_nid)) {
+		cpu_cache_release(s, cpu);
+		return node_alloc_one(s, flags, want_nid);
+	}
 	if (ac && ac->avail) {
 		/* Refilled by another thread of this CPU meanwhile. */
 		ac->touched = 1;
@@ -184,7 +210,10 @@ USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 		return obj;
 	}
 	if (likely(ac)) {
-		cpu_cold(s, cpu)->stats[STAT_ALLOC_MISS]++;
+		struct cpu_cache_cold *cold = cpu_cold(s, cpu);
+
+		cold->stats[STAT_ALLOC_MISS]++;
+		grow = cpu_array_miss(s, ac, cold);
 		want = ac->batchcount;
 		/* An array nobody used lately gets a small refill (kernel BATCHREFILL_LIMIT). */
 		if (!ac->touched && want > BATCHREFILL_LIMIT)
@@ -194,6 +223,12 @@ USLAB_NOINLINE void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags)
 		nid = slab_cpu_mem_node(cpu);
 	}
 	cpu_cache_release(s, cpu);
+	if (unlikely(grow)) {
+		/* Grown first, so that this refill already takes the larger batch. */
+		unsigned int batch = cpu_array_grow(s, cpu);
+
+		want = MAX(want, batch);
+	}
 	if (unlikely(!ac)) {
 		/* A CPU without array (offline): take straight from the node. */
 		if (node_take_objects(s, nid, flags, &obj, 1, true) == 0) {
@@ -215,26 +250,17 @@ void *cache_alloc_node(struct kmem_cache *s, gfp_t flags, int nid)
 {
 	void *obj;
 
-	if (nid == NUMA_NO_NODE || nid == slab_cpu_mem_node(topology_current_cpu()))
+	if (nid == NUMA_NO_NODE)
 		return cache_alloc(s, flags);
 	if (nid < 0 || nid >= (int)nr_node_ids) {
 		errno = EINVAL;
 		return NULL;
 	}
-	slab_charge_refused = false; /* a new allocation: its own charge */
-	if (cache_node(s, nid) && node_online(nid) &&
-	    node_take_objects(s, nid, flags, &obj, 1, true)) {
-		cache_stat_add(s, STAT_NODE_ALLOC, 1);
+	/* The CPU's array serves only when it holds objects of @nid. */
+	obj = cpu_cache_pop_node(s, nid);
+	if (likely(obj))
 		return obj;
-	}
-	if (flags & __GFP_THISNODE) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	obj = alloc_fallback(s, flags, nid);
-	if (!obj)
-		errno = ENOMEM;
-	return obj;
+	return cache_alloc_slow(s, flags, nid);
 }
 
 USLAB_NOINLINE void *slab_alloc_node_slow(struct kmem_cache *s, gfp_t flags, int nid,

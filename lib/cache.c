@@ -135,6 +135,61 @@ void cpu_array_remove(struct kmem_cache *s, int cpu)
 	}
 }
 
+bool slab_adaptive_arrays = true;
+
+unsigned int cache_array_max(const struct kmem_cache *s)
+{
+	unsigned int max = MIN(ARRAY_ADAPT_BYTES / s->size, (unsigned int)SLAB_MAX_LIMIT);
+
+	return MAX(max, READ_ONCE(s->limit));
+}
+
+/*
+ * Grow CPU @cpu's array: the same objects in a buffer of twice the limit
+ * (kept when the reaper shrinks the limit again, so regrowing allocates
+ * nothing). A new buffer is allocated with the array released, then the
+ * sizes are checked again: a tune, a hotplug callback or another grow may
+ * have come first.
+ */
+unsigned int cpu_array_grow(struct kmem_cache *s, int cpu)
+{
+	unsigned int max = cache_array_max(s), limit, room = 0, batch = 0;
+	void **entry = NULL, **old = NULL;
+	struct array_cache *ac;
+
+	for (;;) {
+		ac = cpu_cache_own(s, cpu);
+		if (!ac || !ac->limit || ac->limit >= max || s->tuned || ac->limit < READ_ONCE(s->limit))
+			break;
+		limit = MIN(2 * ac->limit, max);
+		if (ac->capacity < limit) {
+			if (room < limit) {
+				cpu_cache_release(s, cpu);
+				free(entry);
+				entry = malloc(limit * sizeof(void *));
+				if (!entry)
+					return 0; /* stays as it is: growing is an optimisation */
+				room = limit;
+				continue;
+			}
+			memcpy(entry, ac->entry, ac->avail * sizeof(void *));
+			old = ac->entry;
+			ac->entry = entry;
+			ac->capacity = room;
+			entry = NULL;
+		}
+		ac->limit = limit;
+		ac->batchcount = MIN((limit + 1) / 2, (unsigned int)SLAB_MAX_BATCH);
+		batch = ac->batchcount;
+		cpu_cold(s, cpu)->stats[STAT_ARRAY_GROW]++;
+		break;
+	}
+	cpu_cache_release(s, cpu);
+	free(old);
+	free(entry);
+	return batch;
+}
+
 /*
  * Install new per-CPU and shared arrays of the given sizes, moving the
  * objects of the old ones back to their nodes. All allocations happen first,
@@ -571,9 +626,13 @@ int uslab_cache_tune(struct kmem_cache *s, unsigned int limit, unsigned int batc
 	if (!err) {
 		struct kmem_cache *child;
 
+		/* Chosen by hand: adaptive sizing leaves this cache alone from now on. */
+		WRITE_ONCE(s->tuned, true);
 		/* Children follow their root's tunables, as in the kernel. */
-		list_for_each_entry(child, &s->memcg_params.children_list, memcg_params.sibling)
+		list_for_each_entry(child, &s->memcg_params.children_list, memcg_params.sibling) {
+			WRITE_ONCE(child->tuned, true);
 			cache_tune_locked(child, limit, batchcount, shared);
+		}
 	}
 	slab_unlock_all();
 	return err;

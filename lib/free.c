@@ -129,6 +129,7 @@ USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct sla
 	int cpu = topology_current_cpu();
 	struct cpu_cache_cold *cold = cpu_cold(s, cpu);
 	struct array_cache *ac = cpu_cache_own(s, cpu);
+	bool grow = false;
 	unsigned int nr;
 	int nid;
 
@@ -148,6 +149,7 @@ USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct sla
 			return;
 		}
 		cold->stats[STAT_FREE_MISS]++;
+		grow = cpu_array_miss(s, ac, cold);
 		nid = ac->nid;
 		memcpy(batch, ac->entry, nr * sizeof(void *));
 		ac->avail -= nr;
@@ -155,6 +157,8 @@ USLAB_NOINLINE void cache_free_slow(struct kmem_cache *s, void *objp, struct sla
 		ac->entry[ac->avail++] = objp;
 		cpu_cache_release(s, cpu);
 		node_put_objects(s, nid, batch, nr, true);
+		if (unlikely(grow))
+			cpu_array_grow(s, cpu);
 		return;
 	}
 	/* No alien array for the CPU's home node while it borrows another node's memory. */

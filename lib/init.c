@@ -96,6 +96,13 @@ static int do_init(const struct uslab_config *cfg)
 		return init_failed_locked(err);
 	slab_nomerge = (cfg && cfg->nomerge) || env_flag("USLAB_NOMERGE");
 	slab_noaliencache = (cfg && cfg->noaliencache) || env_flag("USLAB_NOALIENCACHE");
+	if ((env = getenv("USLAB_ADAPTIVE_ARRAYS")) != NULL && *env) {
+		if (strcmp(env, "0") != 0 && strcmp(env, "1") != 0) {
+			fprintf(stderr, "uslab: USLAB_ADAPTIVE_ARRAYS=%s: not 0 or 1\n", env);
+			return init_failed_locked(-EINVAL);
+		}
+		slab_adaptive_arrays = env[0] == '1';
+	}
 
 	memcg_caches_init();
 	debug_tools_init();

@@ -63,6 +63,7 @@ static struct kmem_cache *memcg_create_child(struct kmem_cache *root, struct mem
 	child->memcg_params.objcg = memcg_get_obj_cgroup(memcg);
 	child->memcg_params.kmem_id = id;
 	list_add_tail(&child->memcg_params.sibling, &root->memcg_params.children_list);
+	child->tuned = root->tuned;
 	if (root->limit != child->limit || root->batchcount != child->batchcount ||
 	    root->shared != child->shared)
 		cache_tune_locked(child, root->limit, root->batchcount, root->shared);

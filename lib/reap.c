@@ -23,6 +23,34 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * Back towards the cache's limit: an array grown by adaptive sizing goes to
+ * half its limit, or to the cache's when @to_base, but never below @floor
+ * (the objects it holds now, less what the caller is about to drain).
+ * Owner held.
+ */
+static void cpu_array_shrink(struct kmem_cache *s, struct array_cache *ac, bool to_base,
+			     unsigned int floor)
+{
+	unsigned int base = READ_ONCE(s->limit), limit;
+
+	if (ac->limit <= base || s->tuned)
+		return;
+	limit = MAX(to_base ? base : MAX(base, ac->limit / 2), floor);
+	if (limit >= ac->limit)
+		return;
+	ac->limit = limit;
+	ac->batchcount = limit == base ? READ_ONCE(s->batchcount)
+				       : MIN((limit + 1) / 2, (unsigned int)SLAB_MAX_BATCH);
+}
+
+/*
+ * Drain CPU @cpu's array of @s. @force: all of it (and an array grown by
+ * adaptive sizing goes back to the cache's limit). Otherwise the reaper's
+ * step: an array touched since the last pass only loses its mark; an idle
+ * one gives back a fifth of its limit and, if grown, halves its limit.
+ * Return: whether objects are left in the array.
+ */
 bool drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 {
 	void *batch[SLAB_MAX_BATCH];
@@ -33,6 +61,8 @@ bool drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 
 		struct array_cache *ac = cpu_cache_own(s, cpu);
 		if (!ac || !ac->avail) {
+			if (ac && force)
+				cpu_array_shrink(s, ac, true, 0);
 			cpu_cache_release(s, cpu);
 			return false;
 		}
@@ -44,9 +74,12 @@ bool drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 		if (force) {
 			tofree = ac->avail;
 		} else {
+			/* avail <= limit holds whenever the array is released: one step. */
+			cpu_array_shrink(s, ac, false, ac->avail - MIN(ac->avail, (unsigned int)SLAB_MAX_BATCH));
 			tofree = (ac->limit + 4) / 5;
 			if (tofree > ac->avail)
 				tofree = (ac->avail + 1) / 2;
+			tofree = MAX(tofree, ac->avail - MIN(ac->avail, ac->limit));
 		}
 		tofree = MIN(tofree, (unsigned int)SLAB_MAX_BATCH);
 		memcpy(batch, ac->entry, tofree * sizeof(void *));
@@ -54,6 +87,8 @@ bool drain_cpu_array(struct kmem_cache *s, int cpu, bool force)
 		memmove(ac->entry, &ac->entry[tofree], ac->avail * sizeof(void *));
 		nid = ac->nid;
 		left = ac->avail;
+		if (force && !left)
+			cpu_array_shrink(s, ac, true, 0);
 		cpu_cache_release(s, cpu);
 
 		node_put_objects(s, nid, batch, tofree, false);

@@ -41,6 +41,15 @@
 #define BATCHREFILL_LIMIT   16     /* refill of an untouched array is capped here */
 #define ALIEN_LIMIT         12
 #define SLAB_MAX_BATCH      256    /* largest batchcount: on-stack batches hold this many */
+/*
+ * Adaptive CPU arrays (doc/tuning.md): an array that misses ARRAY_GROW_MISSES
+ * times within ARRAY_GROW_WINDOW times its limit in operations doubles its
+ * limit, up to ARRAY_ADAPT_BYTES of objects (and SLAB_MAX_LIMIT entries); an
+ * idle one halves back towards the cache's limit at each reaper pass.
+ */
+#define ARRAY_GROW_MISSES   4
+#define ARRAY_GROW_WINDOW   16
+#define ARRAY_ADAPT_BYTES   (256u << 10)
 
 /* All flags a caller may pass; anything else is EINVAL. */
 #define SLAB_FLAGS_ALLOWED                                                         \
@@ -72,6 +81,7 @@ enum slab_stat_item {
 	STAT_NODE_ALLOC,  /* allocs served straight from a node's lists */
 	STAT_NODE_FREE,   /* frees that went straight to a node's lists */
 	STAT_ALIEN_FREE,  /* frees of another node's object */
+	STAT_ARRAY_GROW,  /* a CPU array doubled its limit (adaptive sizing) */
 	NR_SLAB_STATS
 };
 
@@ -127,6 +137,9 @@ struct cpu_cache_cold {
 	struct array_cache **alien;  /* lock; [nr_node_ids] frees of other nodes' objects, NULL
 				      * when alien caches are off; alien[own node] NULL */
 	unsigned long stats[NR_SLAB_STATS]; /* lock; the hits are in the array */
+	/* lock; adaptive sizing (cpu_array_miss): the misses of the current window */
+	unsigned long window_ops;    /* the array's hits when the window opened */
+	unsigned int window_misses;
 } __attribute__((aligned(CACHE_LINE)));
 
 typedef uint16_t freelist_idx_t;
@@ -212,9 +225,10 @@ struct kmem_cache {
 	bool fast_free;                     /* frees take free_check_fast() (cache_set_fast) */
 
 	/* tunables: slab_mutex; read without it on the paths (READ_ONCE) */
-	unsigned int limit;
+	unsigned int limit;                 /* of every CPU array, until adaptive sizing grows one */
 	unsigned int batchcount;
 	unsigned int shared;
+	bool tuned;                         /* uslab_cache_tune() chose them: no adaptive sizing */
 
 	/* layout, constant after creation */
 	unsigned int align;
@@ -264,6 +278,38 @@ void array_release(struct kmem_cache *s, struct array_cache *ac);
 int cpu_array_install(struct kmem_cache *s, int cpu, unsigned int limit, unsigned int batchcount);
 /* Take CPU @cpu's array away (its objects back to their node): the CPU went down. */
 void cpu_array_remove(struct kmem_cache *s, int cpu);
+
+extern bool slab_adaptive_arrays;  /* USLAB_ADAPTIVE_ARRAYS (default 1) */
+/* The largest limit adaptive sizing gives a CPU array of @s. */
+unsigned int cache_array_max(const struct kmem_cache *s);
+/*
+ * Double the limit of CPU @cpu's array of @s (nothing held); see
+ * ARRAY_GROW_MISSES. Return: its new batchcount, 0 when it did not grow.
+ */
+unsigned int cpu_array_grow(struct kmem_cache *s, int cpu);
+
+/*
+ * cpu_array_miss - count a refill or flush of @ac, CPU array of @s whose cold
+ * state is @cold (slot lock held). Return: true when misses come so close
+ * together that the array should grow (cpu_array_grow, once unlocked).
+ */
+static inline bool cpu_array_miss(struct kmem_cache *s, struct array_cache *ac,
+				  struct cpu_cache_cold *cold)
+{
+	unsigned long ops = ac->alloc_hits + ac->free_hits;
+
+	if (!slab_adaptive_arrays || s->tuned || ac->limit == 0)
+		return false;
+	if (ops - cold->window_ops > (unsigned long)ARRAY_GROW_WINDOW * ac->limit) {
+		cold->window_ops = ops;
+		cold->window_misses = 0;
+	}
+	if (++cold->window_misses < ARRAY_GROW_MISSES || ac->limit >= cache_array_max(s))
+		return false;
+	cold->window_ops = ops;
+	cold->window_misses = 0;
+	return true;
+}
 struct kmem_cache_node *node_alloc(void);
 /* Allocate @cpu's alien arrays of @s (none on one node or with USLAB_NOALIENCACHE); 0 or -ENOMEM. */
 int cache_alloc_aliens(struct kmem_cache *s, int cpu);
@@ -493,6 +539,33 @@ fail:
 	return NULL;
 }
 
+/* As rseq_pop(), but only from an array of node @nid. */
+static inline USLAB_ALWAYS_INLINE void *rseq_pop_node(struct kmem_cache *s, int nid)
+{
+	void *obj;
+
+retry:
+	__asm__ __volatile__ goto(
+		RSEQ_ASM_DEFINE(1, 2, 4)
+		RSEQ_ASM_CPU_ID
+		"leaq (%[slots], %%rax), %%rcx\n\t"
+		"cmpl %[nid], %c[off_nid](%%rcx)\n\t"
+		"jne %l[fail]\n\t"
+		RSEQ_ASM_POP_COMMIT
+		RSEQ_ASM_ABORT(4, abort)
+		: [obj] "=&r"(obj)
+		: [rs] "r"(rseq_area()), [slots] "r"(s->cpu_slot), [ncpu] "r"(nr_cpu_ids_cached),
+		  [nid] "r"(nid), [off_nid] "i"(offsetof(struct array_cache, nid)),
+		  RSEQ_POP_OPERANDS
+		: "memory", "cc", "rax", "rcx", "rdx"
+		: abort, fail);
+	return obj;
+abort:
+	goto retry;
+fail:
+	return NULL;
+}
+
 /* Push @obj (of node @nid) on the current CPU's array; false: full, wrong node, closed or no array. */
 static inline USLAB_ALWAYS_INLINE bool rseq_push(struct kmem_cache *s, void *obj, int nid)
 {
@@ -599,6 +672,11 @@ fail:
 }
 #else
 static inline USLAB_ALWAYS_INLINE void *rseq_pop(struct kmem_cache *s) { (void)s; return NULL; }
+static inline USLAB_ALWAYS_INLINE void *rseq_pop_node(struct kmem_cache *s, int nid)
+{
+	(void)s, (void)nid;
+	return NULL;
+}
 static inline USLAB_ALWAYS_INLINE void *rseq_pop_child(struct kmem_cache *root, long id)
 {
 	(void)root, (void)id;
@@ -627,23 +705,35 @@ static inline USLAB_ALWAYS_INLINE bool cpu_cache_rseq(void)
  * LIFO. They fail (NULL/false) when the array is empty/full, belongs to
  * another node, or the CPU has none; the caller then takes the slow path.
  */
-static inline USLAB_ALWAYS_INLINE void *cpu_cache_pop(struct kmem_cache *s)
+/* Locked mode: pop from the current CPU's array if it has objects of @nid (NUMA_NO_NODE: any). */
+static inline USLAB_ALWAYS_INLINE void *cpu_cache_pop_locked(struct kmem_cache *s, int nid)
 {
-	struct array_cache *ac;
+	int cpu = topology_current_cpu();
+	struct array_cache *ac = cpu_cache_own(s, cpu);
 	void *obj = NULL;
-	int cpu;
 
-	if (cpu_cache_rseq())
-		return rseq_pop(s);
-	cpu = topology_current_cpu();
-	ac = cpu_cache_own(s, cpu);
-	if (likely(ac && ac->avail)) {
+	if (likely(ac && ac->avail) && (nid == NUMA_NO_NODE || ac->nid == nid)) {
 		ac->touched = 1;
 		ac->alloc_hits++;
 		obj = ac->entry[--ac->avail];
 	}
 	cpu_cache_release(s, cpu);
 	return obj;
+}
+
+static inline USLAB_ALWAYS_INLINE void *cpu_cache_pop(struct kmem_cache *s)
+{
+	if (cpu_cache_rseq())
+		return rseq_pop(s);
+	return cpu_cache_pop_locked(s, NUMA_NO_NODE);
+}
+
+/* cpu_cache_pop() from an array of node @nid only (kmalloc_node and friends). */
+static inline void *cpu_cache_pop_node(struct kmem_cache *s, int nid)
+{
+	if (cpu_cache_rseq())
+		return rseq_pop_node(s, nid);
+	return cpu_cache_pop_locked(s, nid);
 }
 
 static inline USLAB_ALWAYS_INLINE bool cpu_cache_push(struct kmem_cache *s, void *obj, int nid)
@@ -706,7 +796,8 @@ void cache_free(struct kmem_cache *s, void *objp, struct slab *slab);
 /* Free @objp of @c, checked already (state byte cleared): to a child through memcg, else cache_free(). */
 void slab_free_checked(struct kmem_cache *c, void *objp, struct slab *slab);
 void *cache_alloc(struct kmem_cache *s, gfp_t flags);
-void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags);
+/* The array missed: refill it (of node @nid only, unless NUMA_NO_NODE) or take from a node. */
+void *cache_alloc_slow(struct kmem_cache *s, gfp_t flags, int nid);
 void cache_free_slow(struct kmem_cache *s, void *objp, struct slab *slab);
 /* Out-of-line slab_alloc_node() for callers off the hot path. */
 void *slab_alloc_node_slow(struct kmem_cache *s, gfp_t flags, int nid, const void *caller);
@@ -718,7 +809,7 @@ static inline USLAB_ALWAYS_INLINE void *cache_alloc_fast(struct kmem_cache *s, g
 
 	if (likely(obj))
 		return obj;
-	return cache_alloc_slow(s, flags);
+	return cache_alloc_slow(s, flags, NUMA_NO_NODE);
 }
 
 static inline USLAB_ALWAYS_INLINE void cache_free_fast(struct kmem_cache *s, void *objp, struct slab *slab)

@@ -64,11 +64,18 @@ static void act_as(int cpu)
 	ck_assert_int_eq(smp_processor_id(), cpu);
 }
 
+/*
+ * The counts below follow the kernel's array sizes, so they are chosen by
+ * hand (the kernel's defaults for the size): adaptive sizing stays off.
+ */
 static struct kmem_cache *mk_cache(const char *name, unsigned int size)
 {
 	struct kmem_cache *s = kmem_cache_create(name, size, 0, 0, NULL);
+	struct uslab_cache_info i;
 
 	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(uslab_cache_info(s, NUMA_NO_NODE, &i), 0);
+	ck_assert_int_eq(uslab_cache_tune(s, i.limit, i.batchcount, i.shared), 0);
 	return s;
 }
 

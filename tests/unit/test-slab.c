@@ -924,6 +924,146 @@ START_TEST(test_reap_drains_untouched_arrays_by_a_fifth)
 }
 END_TEST
 
+/* Rounds of @n allocations then @n frees, in allocation order (a burst that comes and goes). */
+static void burst_rounds(struct kmem_cache *s, void **o, int n, int rounds)
+{
+	for (int r = 0; r < rounds; r++) {
+		for (int i = 0; i < n; i++) {
+			o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+			ck_assert_ptr_nonnull(o[i]);
+		}
+		for (int i = 0; i < n; i++)
+			kmem_cache_free(s, o[i]);
+	}
+}
+
+START_TEST(test_adaptive_array_grows_until_bursts_fit)
+{
+	static void *o[1000];
+	struct kmem_cache *s;
+	struct array_cache *ac;
+	struct uslab_cache_info before, after;
+
+	SKIP_UNDER_ASAN_QUARANTINE();
+	lib_init(true);
+	pin_cpu0();
+	s = kmem_cache_create("adaptive", 64, 0, 0, NULL);
+	ck_assert_ptr_nonnull(s);
+	ac = cpu0_array(s);
+	ck_assert_uint_eq(ac->limit, 120); /* the kernel's size for 64 bytes */
+	ck_assert_uint_eq(cache_array_max(s), SLAB_MAX_LIMIT);
+
+	/* LIFO pairs never miss more than once: the array keeps its size. */
+	for (int i = 0; i < 10000; i++)
+		kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));
+	ck_assert_uint_eq(ac->limit, 120);
+
+	/* Bursts of 1000 miss every batchcount objects: the limit doubles up to 1024. */
+	burst_rounds(s, o, 1000, 8);
+	ck_assert_uint_eq(ac->limit, SLAB_MAX_LIMIT);
+	ck_assert_uint_eq(ac->batchcount, SLAB_MAX_BATCH);
+	ck_assert_uint_ge(ac->capacity, ac->limit);
+	ck_assert_uint_eq(s->limit, 120); /* the cache's own tunables stay the kernel's */
+	VALIDATE(s);
+
+	/* Now a burst of 1000 is served by the array alone. */
+	before = info_of(s);
+	burst_rounds(s, o, 1000, 3);
+	after = info_of(s);
+	ck_assert_uint_eq(after.alloc_misses, before.alloc_misses);
+	ck_assert_uint_eq(after.free_misses, before.free_misses);
+	ck_assert_uint_eq(after.alloc_hits - before.alloc_hits, 3000);
+	VALIDATE(s);
+
+	/* Shrinking the cache empties the array and gives it the cache's limit back. */
+	ck_assert_int_ge(kmem_cache_shrink(s), 0);
+	ck_assert_uint_eq(ac->avail, 0);
+	ck_assert_uint_eq(ac->limit, 120);
+	ck_assert_uint_eq(ac->batchcount, 60);
+	ck_assert_int_eq(uslab_cache_destroy(s), 0);
+}
+END_TEST
+
+START_TEST(test_adaptive_array_halves_when_idle)
+{
+	static void *o[1000];
+	struct kmem_cache *s;
+	struct array_cache *ac;
+	unsigned int limit;
+
+	SKIP_UNDER_ASAN_QUARANTINE();
+	lib_init(true);
+	pin_cpu0();
+	s = kmem_cache_create("adaptive-idle", 64, 0, 0, NULL);
+	ck_assert_ptr_nonnull(s);
+	ac = cpu0_array(s);
+	burst_rounds(s, o, 1000, 8);
+	ck_assert_uint_eq(ac->limit, SLAB_MAX_LIMIT);
+	ck_assert_uint_gt(ac->avail, 120);
+
+	/*
+	 * A touched array keeps its size. An idle one halves at each pass (or
+	 * less, when more than SLAB_MAX_BATCH objects would have to leave at once),
+	 * never below 120, and never holds more than its limit.
+	 */
+	uslab_reap();
+	ck_assert_uint_eq(ac->limit, SLAB_MAX_LIMIT);
+	for (int pass = 0; ac->limit > 120; pass++) {
+		limit = ac->limit;
+		ck_assert_int_lt(pass, 8);
+		uslab_reap();
+		ck_assert_uint_lt(ac->limit, limit);
+		ck_assert_uint_ge(ac->limit, MAX(limit / 2, 120u));
+		ck_assert_uint_le(ac->avail, ac->limit);
+		VALIDATE(s);
+	}
+	uslab_reap();
+	ck_assert_uint_eq(ac->limit, 120);
+	ck_assert_uint_eq(ac->batchcount, 60);
+	VALIDATE(s);
+
+	/* It grows again on demand, into the buffer it kept. */
+	burst_rounds(s, o, 1000, 8);
+	ck_assert_uint_eq(ac->limit, SLAB_MAX_LIMIT);
+	ck_assert_int_ge(kmem_cache_shrink(s), 0);
+	ck_assert_int_eq(uslab_cache_destroy(s), 0);
+}
+END_TEST
+
+START_TEST(test_adaptive_array_bounded_by_bytes_and_tuning)
+{
+	static void *o[1000];
+	struct kmem_cache *s, *t;
+	struct array_cache *ac;
+
+	SKIP_UNDER_ASAN_QUARANTINE();
+	lib_init(true);
+	pin_cpu0();
+	/* 4 KiB objects: at most ARRAY_ADAPT_BYTES of them in an array. */
+	s = kmem_cache_create("adaptive-4k", 4096, 0, 0, NULL);
+	ck_assert_ptr_nonnull(s);
+	ac = cpu0_array(s);
+	ck_assert_uint_eq(ac->limit, 24);
+	burst_rounds(s, o, 400, 8);
+	ck_assert_uint_eq(ac->limit, ARRAY_ADAPT_BYTES / s->size);
+	VALIDATE(s);
+	ck_assert_int_ge(kmem_cache_shrink(s), 0);
+	ck_assert_int_eq(uslab_cache_destroy(s), 0);
+
+	/* Tunables chosen by hand are kept, bursts or not. */
+	t = kmem_cache_create("adaptive-tuned", 64, 0, 0, NULL);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(uslab_cache_tune(t, 32, 16, 0), 0);
+	ac = cpu0_array(t);
+	burst_rounds(t, o, 1000, 8);
+	ck_assert_uint_eq(ac->limit, 32);
+	ck_assert_uint_eq(ac->batchcount, 16);
+	VALIDATE(t);
+	ck_assert_int_ge(kmem_cache_shrink(t), 0);
+	ck_assert_int_eq(uslab_cache_destroy(t), 0);
+}
+END_TEST
+
 START_TEST(test_reap_frees_idle_free_slabs)
 {
 	struct kmem_cache *s;
@@ -2212,6 +2352,13 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_shrink_releases_free_slabs);
 	tcase_add_test(tc, test_reap_drains_untouched_arrays_by_a_fifth);
 	tcase_add_test(tc, test_reap_frees_idle_free_slabs);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("adaptive");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_adaptive_array_grows_until_bursts_fit);
+	tcase_add_test(tc, test_adaptive_array_halves_when_idle);
+	tcase_add_test(tc, test_adaptive_array_bounded_by_bytes_and_tuning);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bulk");
