@@ -379,8 +379,8 @@ struct kmem_cache *cache_create_locked(const char *name, unsigned int size, unsi
 	INIT_LIST_HEAD(&s->memcg_params.sibling);
 	if (!s->name || slab_calculate_layout(s) < 0)
 		goto fail;
-	/* The fast paths: objects that need nothing but their state byte, found from their address. */
-	s->fast_free = s->state_inline && !(s->flags & SLAB_DEBUG_FLAGS) && !s->tool_hooks;
+	/* The fast paths: objects that need nothing but their state byte. */
+	s->fast_free = !(s->flags & SLAB_DEBUG_FLAGS) && !s->tool_hooks;
 	s->fast_alloc = s->fast_free && !(s->flags & (SLAB_ACCOUNT | CFLGS_MEMCG_CHILD));
 
 	if (posix_memalign((void **)&s->cpu_slot, CACHE_LINE, nr_cpu_ids * sizeof(*s->cpu_slot)) ||

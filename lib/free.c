@@ -221,7 +221,15 @@ void kmem_cache_free(struct kmem_cache *s, void *objp)
 	struct slab *slab;
 
 	if (likely(s && s->fast_free)) {
-		slab = free_check_fast(s, objp, pagemap_lookup(objp));
+		uintptr_t v = pagemap_lookup(objp);
+
+		if (likely(s->state_inline))
+			slab = free_check_fast(s, objp, v);
+		else if (likely(v && !(v & PAGEMAP_LARGE)) &&
+			 likely(((struct slab *)v)->cache == s))
+			slab = free_check_slab(objp, v);
+		else
+			slab = NULL;
 		if (likely(slab)) {
 			/* A root's own object goes to its array; a child's, through memcg. */
 			if (likely(slab->cache == s) && likely(cpu_cache_rseq()) &&

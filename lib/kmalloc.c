@@ -399,12 +399,14 @@ void kfree(const void *p)
 {
 	uintptr_t v = pagemap_lookup(p);
 
-	/* A one-page on-slab slab starts this page: the fast check, as in kmem_cache_free. */
-	if (likely(v == ((uintptr_t)p & ~(PAGE_SIZE - 1)) && v)) {
+	/* 0: not ours (NULL, ZERO_SIZE_PTR, a bad pointer); LARGE: a kmalloc_large block. */
+	if (likely(v && !(v & PAGEMAP_LARGE))) {
 		struct kmem_cache *c = ((struct slab *)v)->cache;
 
 		if (likely(c->fast_free)) {
-			struct slab *slab = free_check_fast(c, (void *)p, v);
+			/* A one-page on-slab slab starts its page: the check of kmem_cache_free. */
+			struct slab *slab = likely(c->state_inline) ? free_check_fast(c, (void *)p, v)
+								    : free_check_slab((void *)p, v);
 
 			if (likely(slab)) {
 				if (likely(!cache_is_child(c)) && likely(cpu_cache_rseq()) &&

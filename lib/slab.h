@@ -1072,8 +1072,18 @@ static inline USLAB_ALWAYS_INLINE void *slab_alloc_fast(struct kmem_cache *s, gf
 		     !cpu_cache_rseq()))
 		return NULL;
 	obj = rseq_pop(s);
-	if (likely(obj))
-		slab_state_set_inline(s, obj, OBJ_ALLOCATED);
+	if (likely(obj)) {
+		if (likely(s->state_inline)) {
+			slab_state_set_inline(s, obj, OBJ_ALLOCATED);
+		} else {
+			/* Off-slab management or several pages: the page map finds the slab. */
+			struct slab *slab = (struct slab *)pagemap_lookup(obj);
+			uintptr_t off = (uintptr_t)obj - (uintptr_t)slab->s_mem;
+			uint64_t idx = (uint64_t)(((unsigned __int128)off * s->reciprocal_size) >> 64);
+
+			((uint8_t *)slab)[s->state_offset + idx] = OBJ_ALLOCATED;
+		}
+	}
 	return obj;
 }
 
@@ -1102,6 +1112,25 @@ static inline USLAB_ALWAYS_INLINE struct slab *free_check_fast(struct kmem_cache
 	if (unlikely(idx >= s->num ||
 		     (uintptr_t)objp != (uintptr_t)slab->s_mem + idx * s->size + s->obj_offset ||
 		     *state != OBJ_ALLOCATED))
+		return NULL;
+	*state = OBJ_FREE;
+	return slab;
+}
+
+/*
+ * free_check_slab - free_check_fast() for any slab of a fast_free cache (off-slab
+ * management, several pages): @v, @objp's page-map entry, is its slab. Only
+ * @v's cache matters (the caller compares it with the cache it was given).
+ */
+static inline USLAB_ALWAYS_INLINE struct slab *free_check_slab(void *objp, uintptr_t v)
+{
+	struct slab *slab = (struct slab *)v;
+	struct kmem_cache *c = slab->cache;
+	uintptr_t off = (uintptr_t)objp - (uintptr_t)slab->s_mem;
+	uint64_t idx = (uint64_t)(((unsigned __int128)off * c->reciprocal_size) >> 64);
+	uint8_t *state = (uint8_t *)slab + c->state_offset + idx;
+
+	if (unlikely(idx >= c->num || idx * c->size != off || *state != OBJ_ALLOCATED))
 		return NULL;
 	*state = OBJ_FREE;
 	return slab;

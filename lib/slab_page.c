@@ -75,9 +75,10 @@ int slab_calculate_layout(struct kmem_cache *s)
 	/* Colour stays below one object so an object's index is (offset / size). */
 	if (s->colour * s->colour_off >= s->size)
 		s->colour = (s->size - 1) / s->colour_off;
+	/* The state bytes follow the freelist, wherever the management area is. */
+	s->state_offset = (unsigned int)(offsetof(struct slab, freelist) + num * sizeof(freelist_idx_t));
 	if (!off_slab) {
 		s->first_obj = (unsigned int)start + s->obj_offset;
-		s->state_offset = (unsigned int)(offsetof(struct slab, freelist) + num * sizeof(freelist_idx_t));
 		s->state_inline = order == 0;
 	}
 	return 0;

@@ -14,7 +14,7 @@ UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1 ${UBSAN_OPTIONS:-}"
 export TSAN_OPTIONS ASAN_OPTIONS UBSAN_OPTIONS
 unset USLAB_TOPOLOGY USLAB_NOMERGE USLAB_DEBUG USLAB_FAIL USLAB_NOALIENCACHE \
 	USLAB_RSEQ USLAB_NUMA_POLICY USLAB_VALGRIND USLAB_STATS USLAB_STATS_MS USLAB_MALLOC_MAX \
-	USLAB_DECAY_MS USLAB_PURGE
+	USLAB_DECAY_MS USLAB_PURGE USLAB_ADAPTIVE_ARRAYS
 # Tests count objects in arrays and free slabs between calls: the periodic
 # reaper would move them at random moments. Suites that test the reaper and
 # the decay turn it on themselves (uslab_reaper_start, USLAB_REAP_MS).

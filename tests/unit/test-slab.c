@@ -2044,6 +2044,69 @@ START_TEST(test_misuse_is_reported_to_handler)
 }
 END_TEST
 
+/*
+ * The fast paths of every slab shape (one-page on-slab, off-slab management,
+ * several pages per slab) keep the checks of the full path: a double free, a
+ * pointer inside an object and a free to the wrong cache are reported and
+ * change nothing. The thread is not pinned, so on x86-64 this runs in rseq mode.
+ */
+START_TEST(test_fast_paths_report_misuse_of_every_slab_shape)
+{
+	static const size_t sizes[] = { 64, 256, 1024, 4096, 8192, 65536, 1u << 20 };
+	struct kmem_cache *c[3], *other;
+	unsigned int count;
+
+	lib_init(true);
+	report_reset();
+	ck_assert_ptr_null(uslab_set_report_handler(record_report));
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		unsigned char *p = kmalloc(sizes[i], GFP_KERNEL), *q;
+
+		ck_assert_ptr_nonnull(p);
+		count = rep.count;
+		kfree(p + 16);
+		ck_assert_uint_eq(rep.count, count + 1);
+		ck_assert_ptr_eq(rep.object, p + 16);
+		kfree(p);
+		ck_assert_uint_eq(rep.count, count + 1);
+		kfree(p);
+		ck_assert_uint_eq(rep.count, count + 2);
+		ck_assert_ptr_eq(rep.object, p);
+		ck_assert_msg(strstr(rep.text, "double free") != NULL, "size %zu: %s", sizes[i],
+			      rep.text);
+		/* The class still works: the freed object is handed out once. */
+		q = kmalloc(sizes[i], GFP_KERNEL);
+		ck_assert_ptr_nonnull(q);
+		kfree(q);
+		ck_assert_uint_eq(rep.count, count + 2);
+	}
+	c[0] = kmem_cache_create("shape-inline", 64, 0, 0, NULL);
+	c[1] = kmem_cache_create("shape-offslab", 2000, 0, 0, NULL);
+	c[2] = kmem_cache_create("shape-pages", 40000, 0, 0, NULL);
+	other = kmem_cache_create("shape-other", 2000, 0, 0, NULL);
+	for (int i = 0; i < 3; i++) {
+		unsigned char *p = kmem_cache_alloc(c[i], GFP_KERNEL);
+
+		ck_assert_ptr_nonnull(p);
+		count = rep.count;
+		kmem_cache_free(other, p);
+		ck_assert_uint_eq(rep.count, count + 1);
+		ck_assert_str_eq(rep.cache, "shape-other");
+		kmem_cache_free(c[i], p + 8);
+		ck_assert_uint_eq(rep.count, count + 2);
+		kmem_cache_free(c[i], p);
+		kmem_cache_free(c[i], p);
+		ck_assert_uint_eq(rep.count, count + 3);
+		ck_assert_str_eq(rep.cache, uslab_cache_name(c[i]));
+		VALIDATE(c[i]);
+		ck_assert_int_eq(kmem_cache_shrink(c[i]), 0);
+		ck_assert_int_eq(uslab_cache_destroy(c[i]), 0);
+	}
+	ck_assert_int_eq(uslab_cache_destroy(other), 0);
+	ck_assert_ptr_eq(uslab_set_report_handler(NULL), record_report);
+}
+END_TEST
+
 START_TEST(test_misuse_default_handler_aborts)
 {
 	int on_stack;
@@ -2402,6 +2465,7 @@ static Suite *slab_suite(void)
 	tc = tcase_create("misuse");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_misuse_is_reported_to_handler);
+	tcase_add_test(tc, test_fast_paths_report_misuse_of_every_slab_shape);
 	tcase_add_test_raise_signal(tc, test_misuse_default_handler_aborts, SIGABRT);
 	tcase_add_test_raise_signal(tc, test_wrong_cache_free_default_handler_aborts, SIGABRT);
 	suite_add_tcase(s, tc);
